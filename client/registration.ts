@@ -1,0 +1,95 @@
+/**
+ * Registration's key ceremony (SPEC section 4, "PKI"): the client makes its
+ * own key pair and a certificate request, and has the TTP sign it by running
+ * `chat ca sign` as a separate process: "visiting the TTP in person". The
+ * client never reads ttpkeys/; the TTP process never sees the private key.
+ * The certificate that comes back is checked before it is kept.
+ */
+
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { createRequest, publicKeyOf, verifyClientCertificate } from "../pki/certificates.ts";
+import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
+import { TTP_DIR } from "../pki/paths.ts";
+import { x509 } from "../pki/x509.ts";
+import { join } from "node:path";
+import type { Credentials } from "./connection.ts";
+
+/** The TTP: PEM request in, PEM certificate out. */
+export type Signer = (requestPem: string) => Promise<string>;
+
+export class RegistrationError extends Error {
+  override name = "RegistrationError";
+}
+
+/** How the TTP process is started: this same program, `ca sign`, reading ttpkeys/ only. */
+export function ttpCommand(dataDir: string): { command: string; args: string[] } {
+  const signArgs = ["ca", "sign", "--dir", dataDir];
+  if (Deno.build.standalone) return { command: Deno.execPath(), args: signArgs };
+  return {
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      `--config=${fromFileUrl(new URL("../deno.json", import.meta.url))}`,
+      `--allow-read=${join(dataDir, TTP_DIR)}`,
+      fromFileUrl(new URL("../main.ts", import.meta.url)),
+      ...signArgs,
+    ],
+  };
+}
+
+/** A Signer that runs the TTP process. */
+export function processSigner(dataDir: string): Signer {
+  return async (requestPem) => {
+    const { command, args } = ttpCommand(dataDir);
+    const child = new Deno.Command(command, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(requestPem));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    if (code !== 0) {
+      const reason = new TextDecoder().decode(stderr).trim().split("\n")[0] ?? "";
+      throw new RegistrationError(
+        `the TTP did not sign the request${
+          reason ? `: ${reason.replace(/^chat: error: /, "")}` : ""
+        }`,
+      );
+    }
+    return new TextDecoder().decode(stdout);
+  };
+}
+
+/** Makes a key pair, has it certified for `name`, and checks what came back. */
+export async function obtainCredentials(
+  name: string,
+  sign: Signer,
+  caCertificatePem: string,
+): Promise<Credentials> {
+  const keys = await generateKeyPair();
+  const certificatePem = await sign(await createRequest(name, keys));
+  let der: Uint8Array;
+  try {
+    der = new Uint8Array(new x509.X509Certificate(certificatePem).rawData);
+  } catch {
+    throw new RegistrationError("the TTP returned something that is not a certificate");
+  }
+  const identity = await verifyClientCertificate(der, new x509.X509Certificate(caCertificatePem))
+    .catch((error) => {
+      throw new RegistrationError(`the TTP's certificate does not verify: ${error.message}`);
+    });
+  const expectedKey = await publicKeyOf(keys);
+  if (identity.name !== name || !sameBytes(identity.publicKey, expectedKey)) {
+    throw new RegistrationError("the TTP's certificate is not for this name and key");
+  }
+  return { certificate: certificatePem, key: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}

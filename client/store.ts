@@ -1,0 +1,170 @@
+/**
+ * The client's key store, `clientkeys/` (SPEC section 1):
+ *
+ *   clientkeys/ca.crt          the CA's certificate (public copy)
+ *   clientkeys/NAME/cert.pem   NAME's certificate
+ *   clientkeys/NAME/key.pem    NAME's private key, PKCS#8 PEM, mode 0600, or
+ *   clientkeys/NAME/key.age    the same, encrypted with the password (age
+ *                              format, scrypt: age-encryption.org/v1)
+ *
+ * A registration is staged in a hidden `.pending-NAME-*` folder and moved to
+ * `NAME/` only when the server accepted it. Names are validated before they
+ * become paths.
+ */
+
+import { join } from "node:path";
+import { Decrypter, Encrypter } from "age-encryption";
+import { isValidName } from "../protocol/names.ts";
+import type { Credentials } from "./connection.ts";
+
+/** age's default scrypt work factor, 2^18: about a second here, memory-hard (128 MiB). */
+export const SCRYPT_WORK_FACTOR = 18;
+
+const CERTIFICATE_FILE = "cert.pem";
+const PLAIN_KEY_FILE = "key.pem";
+const SEALED_KEY_FILE = "key.age";
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/** Wrong name, password or files: the user sees `error: invalid credentials`. */
+export class CredentialsError extends Error {
+  override name = "CredentialsError";
+}
+
+export interface StagedRegistration {
+  /** Makes the staged keys the user's keys. */
+  commit(): Promise<void>;
+  /** Removes the staged keys. */
+  abandon(): Promise<void>;
+}
+
+export class KeyStore {
+  constructor(readonly dir: string) {}
+
+  get caCertificatePath(): string {
+    return join(this.dir, "ca.crt");
+  }
+
+  async caCertificate(): Promise<string> {
+    return await Deno.readTextFile(this.caCertificatePath);
+  }
+
+  /** Loads a user's certificate and key, decrypting it with `password`. */
+  async load(name: string, password?: string): Promise<Credentials> {
+    const folder = this.#userFolder(name);
+    const certificate = await readSmall(join(folder, CERTIFICATE_FILE));
+    if (certificate === null) throw new CredentialsError("no keys for this user");
+    const sealed = await readSmallBytes(join(folder, SEALED_KEY_FILE));
+    if (sealed !== null) {
+      if (password === undefined) throw new CredentialsError("key needs a password");
+      const decrypter = new Decrypter();
+      decrypter.addPassphrase(password);
+      try {
+        return { certificate, key: await decrypter.decrypt(sealed, "text") };
+      } catch {
+        throw new CredentialsError("wrong password");
+      }
+    }
+    const key = await readSmall(join(folder, PLAIN_KEY_FILE));
+    if (key === null) throw new CredentialsError("no keys for this user");
+    // A password for a key that has none would give a false sense of safety.
+    if (password !== undefined) throw new CredentialsError("key has no password");
+    return { certificate, key };
+  }
+
+  /** Writes new keys in a staging folder, the key encrypted when there is a password. */
+  async stage(
+    name: string,
+    credentials: Credentials,
+    password?: string,
+  ): Promise<StagedRegistration> {
+    this.#userFolder(name); // validates the name
+    const random = Array.from(
+      crypto.getRandomValues(new Uint8Array(6)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    const staging = join(this.dir, `.pending-${name}-${random}`);
+    await Deno.mkdir(staging, { mode: 0o700 });
+    try {
+      await writeNew(join(staging, CERTIFICATE_FILE), credentials.certificate, 0o644);
+      if (password === undefined) {
+        await writeNew(join(staging, PLAIN_KEY_FILE), credentials.key, 0o600);
+      } else {
+        const encrypter = new Encrypter();
+        encrypter.setPassphrase(password);
+        encrypter.setScryptWorkFactor(SCRYPT_WORK_FACTOR);
+        await writeNew(
+          join(staging, SEALED_KEY_FILE),
+          await encrypter.encrypt(credentials.key),
+          0o600,
+        );
+      }
+    } catch (error) {
+      await Deno.remove(staging, { recursive: true }).catch(() => {});
+      throw error;
+    }
+    const target = this.#userFolder(name);
+    return {
+      commit: async () => {
+        // Keys of an earlier registration of this name are kept, set aside.
+        if (await exists(target)) {
+          await Deno.rename(target, join(this.dir, `.replaced-${name}-${Date.now()}`));
+        }
+        await Deno.rename(staging, target);
+      },
+      abandon: async () => {
+        await Deno.remove(staging, { recursive: true });
+      },
+    };
+  }
+
+  #userFolder(name: string): string {
+    if (!isValidName(name)) throw new CredentialsError("invalid user name");
+    return join(this.dir, name);
+  }
+}
+
+async function readSmallBytes(path: string): Promise<Uint8Array | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile || info.size > MAX_KEY_FILE_BYTES) {
+      throw new CredentialsError(`"${path}" is not a key file`);
+    }
+    const data = new Uint8Array(info.size);
+    let offset = 0;
+    while (offset < data.byteLength) {
+      const n = await file.read(data.subarray(offset));
+      if (n === null) break;
+      offset += n;
+    }
+    return data.subarray(0, offset);
+  } finally {
+    file.close();
+  }
+}
+
+async function readSmall(path: string): Promise<string | null> {
+  const bytes = await readSmallBytes(path);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
+}
+
+async function writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  await Deno.writeFile(path, bytes, { createNew: true, mode });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The client's two faces (SPEC section 2). Pipe mode, when stdin or stdout is
+ * not a terminal: no prompt, no colour, no echo, nothing on stderr, one
+ * synchronous write per line. Terminal mode: node:readline for line editing
+ * and history, a prompt that shows who you are and that the link is
+ * encrypted, colours unless NO_COLOR is set, and incoming lines printed above
+ * the line being typed.
+ */
+
+import process from "node:process";
+import readline from "node:readline";
+
+export interface Ui {
+  /** Input lines, without their line ending; ends at end of input. */
+  lines(): AsyncIterable<string>;
+  /** Prints one output line. */
+  print(line: string): void;
+  /** Shows the current user in the prompt (terminal mode). */
+  setUser(name: string | null): void;
+  close(): void;
+}
+
+/** Longest input line read; longer lines are cut here and then refused as too long. */
+const MAX_INPUT_LINE = 64 * 1024;
+
+export function openUi(): Ui {
+  const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+  return interactive ? new TerminalUi() : new PipeUi();
+}
+
+const encoder = new TextEncoder();
+
+export class PipeUi implements Ui {
+  async *lines(): AsyncIterable<string> {
+    const decoder = new TextDecoder();
+    let partial = "";
+    for await (const chunk of Deno.stdin.readable) {
+      partial += decoder.decode(chunk, { stream: true });
+      let newline;
+      while ((newline = partial.indexOf("\n")) !== -1) {
+        yield partial.slice(0, newline).replace(/\r$/, "");
+        partial = partial.slice(newline + 1);
+      }
+      if (partial.length > MAX_INPUT_LINE) partial = partial.slice(0, MAX_INPUT_LINE + 1);
+    }
+    partial += decoder.decode();
+    if (partial !== "") yield partial.replace(/\r$/, "");
+  }
+
+  print(line: string): void {
+    writeAll(encoder.encode(line + "\n"));
+  }
+
+  setUser(): void {}
+
+  close(): void {}
+}
+
+const STYLE = {
+  dim: "\x1b[2m",
+  bold: "\x1b[1m",
+  red: "\x1b[31m",
+  yellow: "\x1b[33m",
+  green: "\x1b[32m",
+  reset: "\x1b[0m",
+};
+
+export class TerminalUi implements Ui {
+  readonly #rl: readline.Interface;
+  readonly #colour = !Deno.noColor;
+  #user: string | null = null;
+
+  constructor() {
+    this.#rl = readline.createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      terminal: true,
+      historySize: 500,
+    });
+    this.#rl.setPrompt(this.#prompt());
+  }
+
+  async *lines(): AsyncIterable<string> {
+    this.#rl.prompt();
+    for await (const line of this.#rl) {
+      yield line;
+      this.#rl.prompt();
+    }
+  }
+
+  print(line: string): void {
+    readline.clearLine(process.stdout, 0);
+    readline.cursorTo(process.stdout, 0);
+    writeAll(encoder.encode(this.#style(line) + "\n"));
+    this.#rl.prompt(true);
+  }
+
+  setUser(name: string | null): void {
+    this.#user = name;
+    this.#rl.setPrompt(this.#prompt());
+  }
+
+  close(): void {
+    this.#rl.close();
+  }
+
+  #prompt(): string {
+    const who = this.#user === null ? "not logged in" : this.#user;
+    const text = `[tls ${who}] `;
+    return this.#colour ? `${STYLE.green}${text}${STYLE.reset}` : text;
+  }
+
+  /** Colour only the parts we wrote ourselves; the text was neutralised before. */
+  #style(line: string): string {
+    if (!this.#colour) return line;
+    if (line.startsWith("error: ")) return `${STYLE.red}${line}${STYLE.reset}`;
+    if (line.startsWith("warning: ")) return `${STYLE.yellow}${line}${STYLE.reset}`;
+    const match = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Za-z0-9_-]+):/.exec(line);
+    if (match === null) return line;
+    return `${STYLE.dim}${match[1]}${STYLE.reset} ${STYLE.bold}${match[2]}${STYLE.reset}:` +
+      line.slice(match[0].length);
+  }
+}
+
+function writeAll(bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+}

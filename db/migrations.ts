@@ -1,0 +1,34 @@
+/**
+ * The schema, as numbered migrations. Migration N brings a database from
+ * `PRAGMA user_version` N-1 to N; a database newer than this build is refused.
+ * Append only: never edit a migration that has shipped.
+ */
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: users with the key pinned at registration, and every message.
+  `
+  CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    -- Unique without regard to case, so "Sam" cannot pose as "sam".
+    name        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    -- DER SubjectPublicKeyInfo: a login must present a certificate for this key.
+    public_key  BLOB    NOT NULL,
+    -- DER certificate as registered, for peers to verify signatures with.
+    certificate BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE messages (
+    id           INTEGER PRIMARY KEY,
+    time         INTEGER NOT NULL,
+    sender_id    INTEGER NOT NULL REFERENCES users (id),
+    -- NULL for a public message.
+    recipient_id INTEGER REFERENCES users (id),
+    -- Public: the text. Private: the payload exactly as the sender's client made it.
+    body         TEXT    NOT NULL
+  ) STRICT;
+
+  CREATE INDEX messages_private_by_recipient ON messages (recipient_id) WHERE recipient_id IS NOT NULL;
+  CREATE INDEX messages_private_by_sender ON messages (sender_id) WHERE recipient_id IS NOT NULL;
+  `,
+];

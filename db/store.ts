@@ -1,0 +1,150 @@
+/**
+ * Typed storage for the server: users and messages. This is the only API
+ * the rest of the program sees; nothing outside db/ writes SQL (SPEC section
+ * 7: another engine can stand behind these functions). Prepared statements
+ * only: no value from the network is ever spliced into SQL.
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { openDatabase } from "./database.ts";
+
+export interface StoredUser {
+  id: number;
+  name: string;
+  /** DER SubjectPublicKeyInfo pinned at registration. */
+  publicKey: Uint8Array;
+  /** DER certificate presented at registration. */
+  certificate: Uint8Array;
+}
+
+export interface StoredMessage {
+  id: number;
+  /** Milliseconds since the Unix epoch, UTC. */
+  time: number;
+  from: string;
+  /** null for a public message. */
+  to: string | null;
+  /** Public text, or a private message's opaque payload. */
+  body: string;
+}
+
+interface UserRow {
+  id: number;
+  name: string;
+  public_key: Uint8Array;
+  certificate: Uint8Array;
+}
+
+interface MessageRow {
+  id: number;
+  time: number;
+  sender: string;
+  recipient: string | null;
+  body: string;
+}
+
+export class ChatStore {
+  readonly #db: DatabaseSync;
+  readonly #insertUser: StatementSync;
+  readonly #findUser: StatementSync;
+  readonly #insertMessage: StatementSync;
+  readonly #historyPage: StatementSync;
+  readonly #lastMessageId: StatementSync;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#insertUser = db.prepare(
+      `INSERT INTO users (name, public_key, certificate, created_at)
+       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.#findUser = db.prepare(
+      `SELECT id, name, public_key, certificate FROM users
+       WHERE name = ? COLLATE BINARY`,
+    );
+    this.#insertMessage = db.prepare(
+      `INSERT INTO messages (time, sender_id, recipient_id, body) VALUES (?, ?, ?, ?)`,
+    );
+    this.#historyPage = db.prepare(
+      `SELECT m.id, m.time, s.name AS sender, r.name AS recipient, m.body
+       FROM messages m
+       JOIN users s ON s.id = m.sender_id
+       LEFT JOIN users r ON r.id = m.recipient_id
+       WHERE m.id > ? AND m.id <= ?
+         AND (m.recipient_id IS NULL OR m.recipient_id = ? OR m.sender_id = ?)
+       ORDER BY m.id
+       LIMIT ?`,
+    );
+    this.#lastMessageId = db.prepare("SELECT coalesce(max(id), 0) AS id FROM messages");
+  }
+
+  static open(path: string): ChatStore {
+    return new ChatStore(openDatabase(path));
+  }
+
+  /** Adds a user; null when the name (in any case) is taken. */
+  createUser(
+    name: string,
+    publicKey: Uint8Array,
+    certificate: Uint8Array,
+    time: number,
+  ): StoredUser | null {
+    const result = this.#insertUser.run(name, publicKey, certificate, time);
+    if (result.changes === 0) return null;
+    return { id: Number(result.lastInsertRowid), name, publicKey, certificate };
+  }
+
+  findUser(name: string): StoredUser | null {
+    const row = this.#findUser.get(name) as UserRow | undefined;
+    if (row === undefined) return null;
+    return {
+      id: row.id,
+      name: row.name,
+      publicKey: row.public_key,
+      certificate: row.certificate,
+    };
+  }
+
+  /** Stores a message; it is committed when this returns. */
+  appendMessage(
+    sender: StoredUser,
+    recipient: StoredUser | null,
+    body: string,
+    time: number,
+  ): StoredMessage {
+    const result = this.#insertMessage.run(time, sender.id, recipient?.id ?? null, body);
+    return {
+      id: Number(result.lastInsertRowid),
+      time,
+      from: sender.name,
+      to: recipient?.name ?? null,
+      body,
+    };
+  }
+
+  /** The id of the newest message: history up to it is a stable snapshot. */
+  lastMessageId(): number {
+    return (this.#lastMessageId.get() as { id: number }).id;
+  }
+
+  /**
+   * One page of `user`'s history, oldest first: every public message and
+   * every private one they sent or received, with `afterId < id <= upToId`.
+   * Pages are keyed by id, so no read transaction stays open between them.
+   */
+  historyPage(
+    user: StoredUser,
+    afterId: number,
+    upToId: number,
+    limit: number,
+  ): StoredMessage[] {
+    const rows = this.#historyPage.all(afterId, upToId, user.id, user.id, limit);
+    return rows.map((row) => {
+      const { id, time, sender, recipient, body } = row as unknown as MessageRow;
+      return { id, time, from: sender, to: recipient, body };
+    });
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The TTP's files: creating the CA and the server's key and certificate in a
+ * data directory (`chat ca init`), and loading the CA to sign a request
+ * (`chat ca sign`). Never overwrites a file; says what it kept.
+ */
+
+import { CliError } from "../cli/errors.ts";
+import { exists, makeDirectory, readTextFile, writeNewFile } from "../cli/files.ts";
+import {
+  type Authority,
+  createAuthority,
+  issueServerCertificate,
+  serverHostNames,
+} from "./certificates.ts";
+import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from "./keys.ts";
+import { CLIENT_DIR, type DataPaths, SERVER_DIR, TTP_DIR } from "./paths.ts";
+import { x509 } from "./x509.ts";
+
+export interface InitReport {
+  created: string[];
+  kept: string[];
+}
+
+export async function initAuthority(
+  paths: DataPaths,
+  extraHosts: readonly string[],
+): Promise<InitReport> {
+  const report: InitReport = { created: [], kept: [] };
+  const ca = await loadOrCreateAuthority(paths, report);
+  const caPem = ca.certificate.toString("pem") + "\n";
+
+  await makeDirectory(paths.serverDir, 0o700);
+  if (await exists(paths.serverKey)) {
+    report.kept.push(paths.serverKey, paths.serverCertificate);
+  } else {
+    if (await exists(paths.serverCertificate)) {
+      throw new CliError(
+        `"${paths.serverCertificate}" exists without "${paths.serverKey}"`,
+        `remove "${paths.serverDir}" to issue a new server certificate`,
+      );
+    }
+    const keys = await generateKeyPair();
+    const certificate = await issueServerCertificate(
+      ca,
+      keys.publicKey,
+      serverHostNames(extraHosts),
+    );
+    await writeNewFile(paths.serverKey, await exportPrivateKeyPem(keys.privateKey), {
+      secret: true,
+    });
+    await writeNewFile(paths.serverCertificate, certificate.toString("pem") + "\n");
+    report.created.push(paths.serverKey, paths.serverCertificate);
+  }
+  await writeCopy(paths.serverCaCertificate, caPem, report);
+  await makeDirectory(paths.clientDir, 0o700);
+  await writeCopy(paths.clientCaCertificate, caPem, report);
+  return report;
+}
+
+/** The CA for `chat ca sign`: read from ttpkeys/, never written. */
+export async function loadAuthority(paths: DataPaths): Promise<Authority> {
+  const hint = 'run "chat ca init" first';
+  const keyPem = await readTextFile(paths.caKey, hint);
+  const certificatePem = await readTextFile(paths.caCertificate, hint);
+  try {
+    return {
+      privateKey: await importPrivateKeyPem(keyPem),
+      certificate: new x509.X509Certificate(certificatePem),
+    };
+  } catch (error) {
+    throw new CliError(`cannot load the CA from "${paths.caKey}"`, undefined, { cause: error });
+  }
+}
+
+async function loadOrCreateAuthority(paths: DataPaths, report: InitReport): Promise<Authority> {
+  if (await exists(paths.caKey)) {
+    report.kept.push(paths.caKey, paths.caCertificate);
+    return await loadAuthority(paths);
+  }
+  for (const path of [paths.caCertificate, paths.serverCaCertificate, paths.clientCaCertificate]) {
+    if (await exists(path)) {
+      throw new CliError(
+        `"${path}" exists but the CA key "${paths.caKey}" does not`,
+        `a new CA would not match it: remove ${TTP_DIR}/, ${SERVER_DIR}/ and ${CLIENT_DIR}/ to start over`,
+      );
+    }
+  }
+  await makeDirectory(paths.ttpDir, 0o700);
+  const { certificate, keys } = await createAuthority();
+  await writeNewFile(paths.caKey, await exportPrivateKeyPem(keys.privateKey), { secret: true });
+  await writeNewFile(paths.caCertificate, certificate.toString("pem") + "\n");
+  report.created.push(paths.caKey, paths.caCertificate);
+  return { certificate, privateKey: keys.privateKey };
+}
+
+async function writeCopy(path: string, pem: string, report: InitReport): Promise<void> {
+  if (await exists(path)) {
+    if ((await readTextFile(path)) !== pem) {
+      throw new CliError(
+        `"${path}" is not a copy of this CA's certificate`,
+        "remove it and run again to put the right copy there",
+      );
+    }
+    report.kept.push(path);
+    return;
+  }
+  await writeNewFile(path, pem);
+  report.created.push(path);
+}

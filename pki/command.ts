@@ -1,0 +1,119 @@
+/**
+ * `chat ca`: the trusted third party. `init` creates the root CA and the
+ * server's key and certificate; `sign` turns one certificate request (PEM on
+ * stdin) into a client certificate (PEM on stdout). `sign` only reads
+ * ttpkeys/: registering a user changes nothing there (random serials).
+ */
+
+import { parseArgs } from "../cli/args.ts";
+import { CliError, UsageError } from "../cli/errors.ts";
+import { CertificateError, MAX_CERTIFICATE_BYTES, signRequest } from "./certificates.ts";
+import { initAuthority, loadAuthority } from "./authority.ts";
+import { dataPaths } from "./paths.ts";
+
+export const HELP = `chat ca: the trusted third party (TTP)
+
+Usage:
+  chat ca init [--host HOST]... [--dir DIR]
+  chat ca sign [--dir DIR] < request.pem > certificate.pem
+
+Commands:
+  init   create ttpkeys/ (the CA), serverkeys/ (the server's key and
+         certificate) and clientkeys/ca.crt. Keeps every file that exists.
+  sign   check a user's certificate request (its signature and name) and
+         print a client certificate for it. The client runs this for you at
+         "/register"; it reads only ttpkeys/.
+
+Options:
+  --host HOST   another name or address the server certificate is valid for
+                (always: localhost, 127.0.0.1, ::1); repeatable
+  --dir DIR     data directory (default .)
+  -h, --help    show this help
+
+Example:
+  $ chat ca init --host chat.example.org
+  created ttpkeys/ca.key (the CA's secret: keep it off the server)
+  ...
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === "-h" || verb === "--help") {
+    console.log(HELP);
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === "init") return await init(rest);
+  if (verb === "sign") return await sign(rest);
+  throw new UsageError(`unknown command "ca ${verb}"`, 'run "chat ca --help"');
+}
+
+async function init(args: string[]): Promise<number> {
+  const { values } = parseArgs(args, {
+    host: { type: "string", multiple: true },
+    dir: { type: "string" },
+  }, 0);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const hosts = (values.host ?? []) as string[];
+  for (const host of hosts) {
+    if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new UsageError(`invalid host "${host}"`);
+  }
+  const paths = dataPaths(values.dir);
+  const report = await initAuthority(paths, hosts);
+  const notes: Record<string, string> = {
+    [paths.caKey]: " (the CA's secret: keep it off the server)",
+    [paths.serverKey]: " (the server's secret)",
+  };
+  for (const path of report.created) console.log(`created ${path}${notes[path] ?? ""}`);
+  for (const path of report.kept) console.log(`kept ${path} (exists; not overwritten)`);
+  if (report.created.length === 0) {
+    console.log(
+      `nothing to do: the CA and the server keys exist. To start over, remove ttpkeys/, serverkeys/ and clientkeys/.`,
+    );
+  } else if (hosts.length > 0 && report.kept.includes(paths.serverKey)) {
+    console.log(
+      `note: the server certificate was kept; remove serverkeys/ to reissue it for new hosts`,
+    );
+  }
+  console.log(`next: "chat server" to serve, "chat client" to chat`);
+  return 0;
+}
+
+async function sign(args: string[]): Promise<number> {
+  const { values } = parseArgs(args, { dir: { type: "string" } }, 0);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const ca = await loadAuthority(dataPaths(values.dir));
+  const request = await readStdin(MAX_CERTIFICATE_BYTES * 2);
+  try {
+    const certificate = await signRequest(ca, request);
+    console.log(certificate.toString("pem"));
+  } catch (error) {
+    if (error instanceof CertificateError) {
+      throw new CliError(`cannot sign the request: ${error.message}`);
+    }
+    throw error;
+  }
+  return 0;
+}
+
+async function readStdin(maxBytes: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of Deno.stdin.readable) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw new CliError("cannot sign the request: request too large");
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}

@@ -1,0 +1,38 @@
+/**
+ * Key pairs and their PEM encodings. Every key in chat (the CA's, the
+ * server's, each user's) is ECDSA on P-256 with SHA-256 (FIPS 186-5), which
+ * WebCrypto, rustls and OpenSSL all speak.
+ */
+
+import { x509 } from "./x509.ts";
+
+export const KEY_ALGORITHM: EcKeyGenParams = {
+  name: "ECDSA",
+  namedCurve: "P-256",
+};
+export const SIGNING_ALGORITHM: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+
+/** Makes a key pair whose private half can be exported once, to be stored. */
+export function generateKeyPair(): Promise<CryptoKeyPair> {
+  return crypto.subtle.generateKey(KEY_ALGORITHM, true, [
+    "sign",
+    "verify",
+  ]) as Promise<CryptoKeyPair>;
+}
+
+/** PKCS#8 PEM ("PRIVATE KEY"), the form TLS stacks read. */
+export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
+  const der = await crypto.subtle.exportKey("pkcs8", key);
+  return x509.PemConverter.encode(der, "PRIVATE KEY") + "\n";
+}
+
+export function importPrivateKeyPem(pem: string): Promise<CryptoKey> {
+  const [der] = x509.PemConverter.decode(pem);
+  if (!der) throw new Error("no PEM block found");
+  return crypto.subtle.importKey("pkcs8", der, KEY_ALGORITHM, false, ["sign"]);
+}
+
+/** The DER SubjectPublicKeyInfo of a public key. */
+export async function exportPublicKeyDer(key: CryptoKey): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.exportKey("spki", key));
+}

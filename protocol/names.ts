@@ -1,0 +1,13 @@
+/**
+ * User names, as SPEC section 2 defines them: 1 to 32 characters from
+ * `A-Z a-z 0-9 _ -`. The same rule guards the wire, the database and the key
+ * store, where a name becomes a folder: nothing else may ever reach a path.
+ */
+
+export const MAX_NAME_LENGTH = 32;
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+export function isValidName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}

@@ -1,0 +1,126 @@
+/**
+ * `chat server`: serves chat over TLS with client certificates, state in
+ * chat.db (SPEC section 3). Prints `listening on HOST:PORT` when ready, one
+ * log line per event, and stops cleanly on SIGINT or SIGTERM.
+ */
+
+import { parseArgs, parsePort } from "../cli/args.ts";
+import { CliError, UsageError } from "../cli/errors.ts";
+import { readTextFile } from "../cli/files.ts";
+import { ChatStore } from "../db/store.ts";
+import { dataPaths } from "../pki/paths.ts";
+import { x509 } from "../pki/x509.ts";
+import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
+import { Hub } from "./hub.ts";
+import { createListener, formatAddress, listen, type SocketConnection } from "./listener.ts";
+import { EventLog } from "./log.ts";
+import { type ServerContext, Session } from "./session.ts";
+
+export const HELP = `chat server: the chat server (TLS with client certificates, state in chat.db)
+
+Usage:
+  chat server [PORT] [--host HOST] [--dir DIR]
+
+Options:
+  -p, --port PORT   port to listen on; 0 picks a free one (default ${DEFAULT_PORT})
+  --host HOST       address to bind (default ${DEFAULT_HOST})
+  --dir DIR         data directory holding serverkeys/ and chat.db (default .)
+  -h, --help        show this help
+
+Reads serverkeys/server.key, server.crt and ca.crt (made by "chat ca init"),
+keeps users and messages in chat.db, prints "listening on HOST:PORT" when
+ready and one line per connection, login, logout and refusal. Stops on
+SIGINT or SIGTERM.
+
+Example:
+  $ chat ca init
+  $ chat server 0
+  listening on 127.0.0.1:41234
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs(args, {
+    port: { type: "string", short: "p" },
+    host: { type: "string" },
+    dir: { type: "string" },
+  }, 1);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length > 0 && values.port !== undefined) {
+    throw new UsageError("give the port once, as an argument or with --port");
+  }
+  const port = parsePort(positionals[0] ?? values.port ?? String(DEFAULT_PORT));
+  const host = values.host ?? DEFAULT_HOST;
+  const paths = dataPaths(values.dir ?? ".");
+  const hint = 'run "chat ca init" first';
+  const material = {
+    key: await readTextFile(paths.serverKey, hint),
+    certificate: await readTextFile(paths.serverCertificate, hint),
+    ca: await readTextFile(paths.serverCaCertificate, hint),
+  };
+  let ca: x509.X509Certificate;
+  try {
+    ca = new x509.X509Certificate(material.ca);
+  } catch (error) {
+    throw new CliError(`cannot parse "${paths.serverCaCertificate}"`, undefined, {
+      cause: error,
+    });
+  }
+
+  let store: ChatStore;
+  try {
+    store = ChatStore.open(paths.database);
+  } catch (error) {
+    throw new CliError(`cannot open "${paths.database}": ${(error as Error).message}`);
+  }
+
+  const log = new EventLog();
+  let lastTime = 0;
+  const context: ServerContext = {
+    store,
+    hub: new Hub(),
+    ca,
+    log,
+    clock: () => (lastTime = Math.max(lastTime, Date.now())),
+  };
+  const open = new Set<SocketConnection>();
+  const server = createListener(material, (connection) => {
+    open.add(connection);
+    log.event(`connection from ${connection.address}`);
+    const session = new Session(connection, context);
+    connection.start((line) => session.receive(line), (reason) => {
+      open.delete(connection);
+      session.end();
+      log.event(`disconnected ${connection.address}: ${reason}`);
+    });
+  }, (address, error) => log.event(`tls handshake failed from ${address}: ${error.message}`));
+
+  let bound;
+  try {
+    bound = await listen(server, host, port);
+  } catch (error) {
+    store.close();
+    throw new CliError(
+      `cannot listen on ${formatAddress(host, port)}: ${(error as Error).message}`,
+    );
+  }
+  console.log(`listening on ${formatAddress(bound.host, bound.port)}`);
+
+  const signal = await stopSignal();
+  log.event(`stopping on ${signal}`);
+  server.close();
+  for (const connection of open) connection.destroy();
+  store.close();
+  log.event("stopped");
+  return 0;
+}
+
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+}

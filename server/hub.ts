@@ -1,0 +1,84 @@
+/**
+ * Who is online, and fan-out: the one small step that turns a stored
+ * message into frames on the connections that should see it (SPEC section 7:
+ * a message bus can later drive `deliver` on each server instance).
+ */
+
+import type { PrivateMessage, PublicMessage } from "../protocol/frames.ts";
+import type { StoredMessage } from "../db/store.ts";
+
+/** What the hub needs of a logged-in connection. */
+export interface Member {
+  readonly name: string;
+  /** Queues one encoded frame (a JSON line) for this connection. */
+  sendLine(line: string): void;
+}
+
+export class Hub {
+  readonly #online = new Map<string, Member>();
+
+  isOnline(name: string): boolean {
+    return this.#online.has(name);
+  }
+
+  /** Adds a member; false when that user already has a session. */
+  join(member: Member): boolean {
+    if (this.#online.has(member.name)) return false;
+    this.#online.set(member.name, member);
+    return true;
+  }
+
+  leave(member: Member): void {
+    if (this.#online.get(member.name) === member) this.#online.delete(member.name);
+  }
+
+  /** Online names, sorted (SPEC: `/users` prints them sorted). */
+  names(): string[] {
+    return [...this.#online.keys()].sort();
+  }
+
+  get size(): number {
+    return this.#online.size;
+  }
+
+  /**
+   * Sends a committed message to everyone who should see it now: all members
+   * for a public message, sender and recipient for a private one. The
+   * sender's copy carries `re`, the id of its request, as the acknowledgement.
+   */
+  deliver(message: StoredMessage, sender: Member, re: number): void {
+    const frame = messageFrame(message);
+    const line = JSON.stringify(frame) + "\n";
+    const echo = JSON.stringify({ ...frame, re }) + "\n";
+    if (message.to === null) {
+      for (const member of this.#online.values()) {
+        member.sendLine(member === sender ? echo : line);
+      }
+      return;
+    }
+    sender.sendLine(echo);
+    const recipient = this.#online.get(message.to);
+    if (recipient !== undefined && recipient !== sender) recipient.sendLine(line);
+  }
+}
+
+/** The wire form of a stored message (protocol/README.md, "public", "private"). */
+export function messageFrame(message: StoredMessage): PublicMessage | PrivateMessage {
+  if (message.to === null) {
+    return {
+      type: "public",
+      id: message.id,
+      time: message.time,
+      from: message.from,
+      text: message.body,
+    };
+  }
+  return {
+    type: "private",
+    id: message.id,
+    time: message.time,
+    from: message.from,
+    to: message.to,
+    payload: message.body,
+  };
+}

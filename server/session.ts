@@ -1,0 +1,298 @@
+/**
+ * One client connection's state machine: greeting, then anonymous (may only
+ * register or log in), then logged in as one user. It takes decoded lines
+ * and answers through a `Connection`, so tests can drive it without sockets.
+ *
+ * Identity comes only from a client certificate that the TLS layer verified
+ * against our CA AND that pki/ verifies again (v3, signed by the CA, valid
+ * now, for client authentication) AND whose key is the one recorded for that
+ * user at registration. Deno 2.9.6 skips the handshake signature check for
+ * X.509 v1 certificates when it reports the peer unauthorized, so an
+ * unauthorized socket never yields an identity.
+ */
+
+import {
+  type Certificate,
+  CertificateError,
+  type ClientIdentity,
+  verifyClientCertificate,
+} from "../pki/certificates.ts";
+import type { ChatStore, StoredUser } from "../db/store.ts";
+import {
+  type ClientFrame,
+  decodeClientFrame,
+  encodeFrame,
+  type ErrorCode,
+  ProtocolError,
+  type ServerFrame,
+} from "../protocol/frames.ts";
+import { PROTOCOL_VERSION } from "../protocol/limits.ts";
+import { type Hub, type Member, messageFrame } from "./hub.ts";
+import { type EventLog, quote } from "./log.ts";
+
+/** History rows sent between two waits for the socket to drain. */
+export const HISTORY_PAGE_ROWS = 500;
+
+/** The socket side of a session (server/listener.ts implements it). */
+export interface Connection {
+  /** "HOST:PORT" of the peer, for the log. */
+  readonly address: string;
+  /** DER client certificate, only when the TLS layer verified it against our CA. */
+  readonly verifiedCertificate: Uint8Array | null;
+  /** Why the TLS layer did not verify a certificate the peer presented, if it did. */
+  readonly certificateProblem: string | null;
+  sendLine(line: string): void;
+  /** Resolves once queued output has gone to the socket. */
+  drained(): Promise<void>;
+  close(): void;
+}
+
+export interface ServerContext {
+  store: ChatStore;
+  hub: Hub;
+  ca: Certificate;
+  log: EventLog;
+  /** Milliseconds since the epoch; messages get non-decreasing times. */
+  clock: () => number;
+}
+
+type State = "greeting" | "anonymous" | "busy" | "member" | "closed";
+
+export class Session implements Member {
+  #state: State = "greeting";
+  #user: StoredUser | null = null;
+  #identity: Promise<ClientIdentity | string> | null = null;
+  /** Live lines held back while history is still being sent. */
+  #held: string[] | null = null;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(readonly connection: Connection, readonly context: ServerContext) {}
+
+  get name(): string {
+    return this.#user?.name ?? "";
+  }
+
+  /** Takes one frame's bytes; frames are handled strictly in order. */
+  receive(line: Uint8Array): void {
+    this.#queue = this.#queue.then(() => this.#handleLine(line)).catch((error) => {
+      this.context.log.event(
+        `error on connection ${this.connection.address}: ${(error as Error).message}`,
+      );
+      this.connection.close();
+    });
+  }
+
+  /** A promise that settles when every frame received so far is handled. */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
+
+  /** The connection is gone: leave the hub. Idempotent. */
+  end(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    if (this.#user === null) return;
+    this.context.hub.leave(this);
+    this.context.log.event(`logout ${quote(this.#user.name)} from ${this.connection.address}`);
+  }
+
+  /** Hub delivery: held back while history is being replayed. */
+  sendLine(line: string): void {
+    if (this.#held !== null) this.#held.push(line);
+    else this.connection.sendLine(line);
+  }
+
+  async #handleLine(line: Uint8Array): Promise<void> {
+    if (this.#state === "closed") return;
+    let frame: ClientFrame;
+    try {
+      frame = decodeClientFrame(line);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      // A well-formed frame with a bad field gets a reply tied to its id.
+      this.#send({ type: "error", ...reId(line), code: error.code });
+      if (error.code === "malformed") this.#refuse("malformed frame");
+      return;
+    }
+    if (this.#state === "greeting") {
+      this.#greet(frame);
+      return;
+    }
+    await this.#dispatch(frame);
+  }
+
+  #greet(frame: ClientFrame): void {
+    if (frame.type !== "hello") {
+      this.#send({ type: "error", code: "malformed" });
+      this.#refuse("no hello");
+      return;
+    }
+    if (!frame.versions.includes(PROTOCOL_VERSION)) {
+      this.#send({ type: "error", code: "unsupported_version" });
+      this.#refuse("unsupported protocol version");
+      return;
+    }
+    this.#send({ type: "hello", version: PROTOCOL_VERSION });
+    this.#state = "anonymous";
+  }
+
+  async #dispatch(frame: ClientFrame): Promise<void> {
+    const member = this.#state === "member";
+    switch (frame.type) {
+      case "hello":
+        return this.#error(undefined, "malformed");
+      case "register":
+        if (member) return this.#error(frame.id, "not_available");
+        return await this.#register(frame.id, frame.name);
+      case "login":
+        if (member) return this.#error(frame.id, "not_available");
+        return await this.#login(frame.id, frame.name);
+      case "users":
+        if (!member) return this.#error(frame.id, "not_available");
+        return this.#send({ type: "users", re: frame.id, names: this.context.hub.names() });
+      case "public":
+        if (!member) return this.#error(frame.id, "not_available");
+        return this.#post(frame.id, null, frame.text);
+      case "private": {
+        if (!member) return this.#error(frame.id, "not_available");
+        const recipient = this.context.store.findUser(frame.to);
+        if (recipient === null) return this.#error(frame.id, "user_not_found");
+        return this.#post(frame.id, recipient, frame.payload);
+      }
+      case "exit":
+        this.connection.close();
+        return this.end();
+    }
+  }
+
+  async #register(re: number, name: string): Promise<void> {
+    const identity = await this.#verifiedIdentity();
+    if (typeof identity === "string" || identity.name !== name) {
+      const reason = typeof identity === "string" ? identity : "certificate names another user";
+      this.context.log.event(
+        `refused registration of ${quote(name)} from ${this.connection.address}: ${reason}`,
+      );
+      return this.#error(re, "invalid_credentials");
+    }
+    const user = this.context.store.createUser(
+      name,
+      identity.publicKey,
+      this.connection.verifiedCertificate!,
+      this.context.clock(),
+    );
+    if (user === null) return this.#error(re, "user_exists");
+    this.context.log.event(`registered ${quote(name)} from ${this.connection.address}`);
+    await this.#enter(re, user, "registered");
+  }
+
+  async #login(re: number, name: string): Promise<void> {
+    const identity = await this.#verifiedIdentity();
+    const user = this.context.store.findUser(name);
+    let reason: string | null = null;
+    if (typeof identity === "string") reason = identity;
+    else if (identity.name !== name) reason = "certificate names another user";
+    else if (user === null) reason = "no such user";
+    else if (!sameBytes(identity.publicKey, user.publicKey)) {
+      reason = "certificate key is not the registered key";
+    }
+    if (reason !== null || user === null) {
+      this.context.log.event(
+        `refused login of ${quote(name)} from ${this.connection.address}: ${reason}`,
+      );
+      return this.#error(re, "invalid_credentials");
+    }
+    if (this.context.hub.isOnline(name)) {
+      this.context.log.event(
+        `refused login of ${quote(name)} from ${this.connection.address}: already logged in`,
+      );
+      return this.#error(re, "already_logged_in");
+    }
+    await this.#enter(re, user, "authenticated");
+  }
+
+  /** Joins the hub, then replays history up to that instant, then goes live. */
+  async #enter(re: number, user: StoredUser, status: "registered" | "authenticated") {
+    this.#user = user;
+    if (!this.context.hub.join(this)) {
+      this.#user = null;
+      return this.#error(re, "already_logged_in");
+    }
+    this.#state = "busy";
+    this.#held = [];
+    this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
+    this.#send({ type: "ok", re, status });
+    const { store } = this.context;
+    const upToId = store.lastMessageId();
+    let afterId = 0;
+    for (;;) {
+      const page = store.historyPage(user, afterId, upToId, HISTORY_PAGE_ROWS);
+      for (const message of page) this.connection.sendLine(encodeFrame(messageFrame(message)));
+      if (page.length < HISTORY_PAGE_ROWS) break;
+      afterId = page[page.length - 1].id;
+      await this.connection.drained();
+      if ((this.#state as State) === "closed") return;
+    }
+    this.#send({ type: "history_end", re });
+    const held = this.#held;
+    this.#held = null;
+    for (const line of held) this.connection.sendLine(line);
+    if (this.#state === "busy") this.#state = "member";
+  }
+
+  /** Commits, then delivers: the sender's echo is the acknowledgement. */
+  #post(re: number, recipient: StoredUser | null, body: string): void {
+    const message = this.context.store.appendMessage(
+      this.#user!,
+      recipient,
+      body,
+      this.context.clock(),
+    );
+    this.context.hub.deliver(message, this, re);
+  }
+
+  #verifiedIdentity(): Promise<ClientIdentity | string> {
+    this.#identity ??= this.#verifyIdentity();
+    return this.#identity;
+  }
+
+  async #verifyIdentity(): Promise<ClientIdentity | string> {
+    const der = this.connection.verifiedCertificate;
+    if (der === null) {
+      return this.connection.certificateProblem ?? "no client certificate";
+    }
+    try {
+      return await verifyClientCertificate(der, this.context.ca);
+    } catch (error) {
+      if (error instanceof CertificateError) return error.message;
+      throw error;
+    }
+  }
+
+  #error(re: number | undefined, code: ErrorCode): void {
+    this.#send(re === undefined ? { type: "error", code } : { type: "error", re, code });
+  }
+
+  #send(frame: ServerFrame): void {
+    this.connection.sendLine(encodeFrame(frame));
+  }
+
+  #refuse(reason: string): void {
+    this.context.log.event(`closed connection ${this.connection.address}: ${reason}`);
+    this.connection.close();
+    this.end();
+  }
+}
+
+/** The request id of a frame that failed validation, when it has a usable one. */
+function reId(line: Uint8Array): { re?: number } {
+  try {
+    const id = JSON.parse(new TextDecoder().decode(line)).id;
+    return Number.isSafeInteger(id) && id > 0 ? { re: id } : {};
+  } catch {
+    return {};
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
