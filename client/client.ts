@@ -56,6 +56,9 @@ export class ChatClient {
   readonly #outstanding = new Set<Promise<Reply>>();
   /** Set when the live connection ended without our asking. */
   #lost: string | null = null;
+  #onLost!: () => void;
+  /** Resolves when the live connection ends without our asking. */
+  readonly disconnected: Promise<void> = new Promise((resolve) => this.#onLost = resolve);
 
   constructor(options: ClientOptions) {
     this.#options = options;
@@ -219,6 +222,7 @@ export class ChatClient {
         if (reason !== null && connection === this.#connection) {
           this.#lost = reason;
           this.#print(`error: disconnected: ${reason}`);
+          this.#onLost();
         }
       },
     );

@@ -80,8 +80,12 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
   try {
-    for await (const line of ui.lines()) {
-      if (!(await client.execute(line))) break;
+    // Stop at end of input, at /exit, or as soon as the server goes away.
+    const lines = ui.lines()[Symbol.asyncIterator]();
+    const lost = client.disconnected.then(() => ({ done: true, value: undefined }) as const);
+    for (;;) {
+      const next = await Promise.race([lines.next(), lost]);
+      if (next.done || !(await client.execute(next.value))) break;
     }
     await client.finish();
   } finally {

@@ -1,0 +1,198 @@
+/**
+ * Every forged identity is refused by the server itself, not only by our
+ * client: a raw TLS client presents each certificate and must get
+ * `invalid_credentials`, and the server must log the refusal. A genuine
+ * certificate is accepted, so the test can tell the two apart.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  createAuthority,
+  createRequest,
+  randomSerialNumber,
+  signRequest,
+} from "../pki/certificates.ts";
+import { exportPrivateKeyPem, generateKeyPair, SIGNING_ALGORITHM } from "../pki/keys.ts";
+import { x509 } from "../pki/x509.ts";
+import { loadAuthority } from "../pki/authority.ts";
+import { dataPaths } from "../pki/paths.ts";
+import { chatSession, makeDataDir, ServerProcess } from "./harness.ts";
+import { RawClient } from "./raw_client.ts";
+
+type Credentials = { certificate: string; key: string };
+
+async function credentialsFor(
+  name: string,
+  sign: (requestPem: string) => Promise<x509.X509Certificate>,
+): Promise<Credentials> {
+  const keys = await generateKeyPair();
+  const certificate = await sign(await createRequest(name, keys));
+  return {
+    certificate: certificate.toString("pem"),
+    key: await exportPrivateKeyPem(keys.privateKey),
+  };
+}
+
+/** A certificate our CA signed directly, with the given dates and extensions. */
+async function caSigned(
+  dir: string,
+  name: string,
+  options: { notBefore: Date; notAfter: Date; extensions: x509.Extension[] },
+): Promise<Credentials> {
+  const ca = await loadAuthority(dataPaths(dir));
+  const keys = await generateKeyPair();
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialNumber(),
+    subject: `CN=${name}`,
+    issuer: ca.certificate.subject,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    publicKey: keys.publicKey,
+    signingKey: ca.privateKey,
+    ...options,
+  });
+  return {
+    certificate: certificate.toString("pem"),
+    key: await exportPrivateKeyPem(keys.privateKey),
+  };
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+const CLIENT_EXTENSIONS = () => [
+  new x509.BasicConstraintsExtension(false, undefined, true),
+  new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+];
+
+Deno.test("the server refuses every forged identity and logs each refusal", async () => {
+  const dir = await makeDataDir();
+  const server = await ServerProcess.start(dir);
+  try {
+    await chatSession(dir, server.port, ["/register sam"]);
+    await chatSession(dir, server.port, ["/register erik"]);
+    const caPem = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
+    const ours = await loadAuthority(dataPaths(dir));
+    const other = await createAuthority();
+    const otherCa = { certificate: other.certificate, privateKey: other.keys.privateKey };
+    const genuine: Credentials = {
+      certificate: await Deno.readTextFile(join(dir, "clientkeys", "sam", "cert.pem")),
+      key: await Deno.readTextFile(join(dir, "clientkeys", "sam", "key.pem")),
+    };
+    const now = Date.now();
+
+    const selfSignedKeys = await generateKeyPair();
+    const selfSigned = await x509.X509CertificateGenerator.createSelfSigned({
+      name: "CN=sam",
+      keys: selfSignedKeys,
+      signingAlgorithm: SIGNING_ALGORITHM,
+      extensions: CLIENT_EXTENSIONS(),
+    });
+
+    const forgeries: Array<[string, Credentials | undefined]> = [
+      ["no certificate", undefined],
+      ["a self-signed certificate for sam", {
+        certificate: selfSigned.toString("pem"),
+        key: await exportPrivateKeyPem(selfSignedKeys.privateKey),
+      }],
+      [
+        "another CA's certificate for sam",
+        await credentialsFor("sam", (r) => signRequest(otherCa, r)),
+      ],
+      [
+        "our CA's certificate for sam with another key",
+        await credentialsFor("sam", (r) => signRequest(ours, r)),
+      ],
+      [
+        "an expired certificate for sam",
+        await caSigned(dir, "sam", {
+          notBefore: new Date(now - 30 * DAY),
+          notAfter: new Date(now - DAY),
+          extensions: CLIENT_EXTENSIONS(),
+        }),
+      ],
+      [
+        "a not yet valid certificate for sam",
+        await caSigned(dir, "sam", {
+          notBefore: new Date(now + DAY),
+          notAfter: new Date(now + 30 * DAY),
+          extensions: CLIENT_EXTENSIONS(),
+        }),
+      ],
+      [
+        "a CA certificate for sam",
+        await caSigned(dir, "sam", {
+          notBefore: new Date(now - DAY),
+          notAfter: new Date(now + DAY),
+          extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
+        }),
+      ],
+    ];
+
+    for (const [what, credentials] of forgeries) {
+      const client = await RawClient.connect(server.port, caPem, credentials);
+      try {
+        await client.hello();
+        const login = await client.request({ type: "login", id: 1, name: "sam" });
+        assert.deepEqual(login.at(-1), { type: "error", re: 1, code: "invalid_credentials" }, what);
+        const register = await client.request({ type: "register", id: 2, name: "mallory" });
+        assert.deepEqual(
+          register.at(-1),
+          { type: "error", re: 2, code: "invalid_credentials" },
+          what,
+        );
+        const post = await client.request({ type: "public", id: 3, text: "I am sam" });
+        assert.deepEqual(post.at(-1), { type: "error", re: 3, code: "not_available" }, what);
+      } finally {
+        client.close();
+      }
+    }
+
+    // sam's genuine certificate does not make its holder erik.
+    const asErik = await RawClient.connect(server.port, caPem, genuine);
+    try {
+      await asErik.hello();
+      const login = await asErik.request({ type: "login", id: 1, name: "erik" });
+      assert.deepEqual(login.at(-1), { type: "error", re: 1, code: "invalid_credentials" });
+      // ...but does make them sam: the refusals above were not for lack of a working path.
+      const genuineLogin = await asErik.request({ type: "login", id: 2, name: "sam" });
+      assert.deepEqual(genuineLogin[0], { type: "ok", re: 2, status: "authenticated" });
+    } finally {
+      asErik.close();
+    }
+
+    const refusals = server.log.lines.filter((line) =>
+      /refused (login|registration) of/.test(line)
+    );
+    assert.equal(refusals.length, forgeries.length * 2 + 1, server.log.text());
+    assert.ok(!server.log.text().includes("I am sam"), "message contents are never logged");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the server answers a frame before hello, or an unknown version, by closing", async () => {
+  const dir = await makeDataDir();
+  const server = await ServerProcess.start(dir);
+  try {
+    const caPem = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
+    const early = await RawClient.connect(server.port, caPem);
+    await early.send({ type: "users", id: 1 });
+    assert.deepEqual(await early.next(), { type: "error", code: "malformed" });
+    assert.equal(await early.next(), null);
+    early.close();
+
+    const future = await RawClient.connect(server.port, caPem);
+    await future.send({ type: "hello", versions: [99] });
+    assert.deepEqual(await future.next(), { type: "error", code: "unsupported_version" });
+    assert.equal(await future.next(), null);
+    future.close();
+
+    const garbage = await RawClient.connect(server.port, caPem);
+    await garbage.hello();
+    await garbage.send("this is not json\n");
+    assert.deepEqual(await garbage.next(), { type: "error", code: "malformed" });
+    assert.equal(await garbage.next(), null);
+    garbage.close();
+  } finally {
+    await server.stop();
+  }
+});
