@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { decodeClientFrame, decodeServerFrame, encodeFrame, ProtocolError } from "./frames.ts";
+import type { ClientFrame, ServerFrame } from "./frames.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("decodeClientFrame() round-trips every client frame type", () => {
+  const frames: ClientFrame[] = [
+    { type: "hello", versions: [1] },
+    { type: "register", id: 1, name: "sam" },
+    { type: "login", id: 2, name: "Erik_2-x" },
+    { type: "users", id: 3 },
+    { type: "public", id: 4, text: "hi \t there" },
+    { type: "private", id: 5, to: "sam", payload: "opaque" },
+    { type: "exit" },
+  ];
+  for (const frame of frames) {
+    assert.deepEqual(decodeClientFrame(bytes(encodeFrame(frame).trimEnd())), frame);
+  }
+});
+
+Deno.test("decodeServerFrame() round-trips every server frame type", () => {
+  const frames: ServerFrame[] = [
+    { type: "hello", version: 1 },
+    { type: "ok", re: 1, status: "registered" },
+    { type: "error", code: "malformed" },
+    { type: "error", re: 2, code: "user_not_found" },
+    { type: "users", re: 3, names: ["a", "b"] },
+    { type: "public", id: 9, time: 0, from: "sam", text: "x" },
+    { type: "private", re: 4, id: 10, time: 1, from: "sam", to: "erik", payload: "p" },
+    { type: "history_end", re: 5 },
+  ];
+  for (const frame of frames) {
+    assert.deepEqual(decodeServerFrame(bytes(encodeFrame(frame).trimEnd())), frame);
+  }
+});
+
+Deno.test("decodeClientFrame() refuses bad frames with the code the server answers", () => {
+  const cases: Array<[string | Uint8Array, string]> = [
+    ["", "malformed"],
+    ["not json", "malformed"],
+    ["[]", "malformed"],
+    ["null", "malformed"],
+    ['"hello"', "malformed"],
+    ['{"type":"shout","id":1}', "malformed"],
+    ['{"type":"users"}', "malformed"],
+    ['{"type":"users","id":0}', "malformed"],
+    ['{"type":"users","id":1.5}', "malformed"],
+    ['{"type":"users","id":"1"}', "malformed"],
+    ['{"type":"users","id":9007199254740992}', "malformed"],
+    ['{"type":"hello","versions":[]}', "malformed"],
+    ['{"type":"hello","versions":"1"}', "malformed"],
+    ['{"type":"login","id":1,"name":""}', "invalid_format"],
+    ['{"type":"login","id":1,"name":"a/../b"}', "invalid_format"],
+    ['{"type":"login","id":1,"name":"' + "a".repeat(33) + '"}', "invalid_format"],
+    ['{"type":"login","id":1,"name":["sam"]}', "invalid_format"],
+    ['{"type":"public","id":1,"text":""}', "invalid_format"],
+    ['{"type":"public","id":1,"text":7}', "invalid_format"],
+    ['{"type":"public","id":1,"text":"' + "x".repeat(2001) + '"}', "too_long"],
+    ['{"type":"private","id":1,"to":"sam","payload":"' + "x".repeat(40000) + '"}', "too_long"],
+    [new Uint8Array([0x7b, 0xff, 0x7d]), "malformed"],
+  ];
+  for (const [input, code] of cases) {
+    const line = typeof input === "string" ? bytes(input) : input;
+    assert.throws(
+      () => decodeClientFrame(line),
+      (error: unknown) => error instanceof ProtocolError && error.code === code,
+      `${String(input).slice(0, 60)} should be ${code}`,
+    );
+  }
+});
+
+Deno.test("decodeServerFrame() refuses unknown error codes, statuses and bad names", () => {
+  for (
+    const input of [
+      '{"type":"error","code":"oops"}',
+      '{"type":"ok","re":1,"status":"maybe"}',
+      '{"type":"users","re":1,"names":["a b"]}',
+      '{"type":"public","id":1,"time":-1,"from":"sam","text":"x"}',
+      '{"type":"public","id":1,"time":0,"from":"\\u001b[2J","text":"x"}',
+    ]
+  ) {
+    assert.throws(() => decodeServerFrame(bytes(input)), ProtocolError, input);
+  }
+});
+
+Deno.test("a message of 2000 characters counts code points, not UTF-16 units", () => {
+  const emoji = "😀".repeat(2000); // 4000 UTF-16 units
+  const frame = decodeClientFrame(bytes(JSON.stringify({ type: "public", id: 1, text: emoji })));
+  assert.equal(frame.type, "public");
+});
