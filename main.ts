@@ -5,6 +5,7 @@
  */
 
 import { CliError, UsageError } from "./cli/errors.ts";
+import { narrowPermissions } from "./cli/permissions.ts";
 
 export const VERSION = "0.1.0";
 
@@ -52,6 +53,7 @@ export async function main(args: string[]): Promise<number> {
     return report(new UsageError(`unknown command "${name}"`, 'run "chat --help" for the list'));
   }
   try {
+    narrowPermissions(name === "ca" ? `ca ${rest[0]}` : name);
     return await (await load())(rest);
   } catch (error) {
     return report(error);

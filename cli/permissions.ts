@@ -1,0 +1,45 @@
+/**
+ * Drops, at start-up, every permission a subcommand does not need. The
+ * deno.json tasks already grant each command only its own files; a compiled
+ * binary (`deno task compile`) can carry only one set of flags, the union of
+ * all commands', so each command narrows it here to its own (SPEC section 1).
+ * Deno can revoke a path only when it was granted by path, which is how the
+ * tasks and the compile task grant them; with `-A` only whole kinds go.
+ */
+
+const DATABASE = ["chat.db", "chat.db-wal", "chat.db-shm", "chat.db-journal"];
+const NEVER: Deno.PermissionName[] = ["ffi", "sys"];
+
+interface Narrowing {
+  read: string[];
+  write: string[];
+  drop: Deno.PermissionName[];
+}
+
+const NARROWINGS: Record<string, Narrowing> = {
+  "ca init": { read: DATABASE, write: DATABASE, drop: ["net", "run", "env"] },
+  "ca sign": {
+    read: ["serverkeys", "clientkeys", ...DATABASE],
+    write: ["ttpkeys", "serverkeys", "clientkeys", ...DATABASE],
+    drop: ["net", "run", "env"],
+  },
+  server: {
+    read: ["ttpkeys", "clientkeys"],
+    write: ["ttpkeys", "serverkeys", "clientkeys"],
+    drop: ["run", "env"],
+  },
+  client: {
+    read: ["ttpkeys", "serverkeys", ...DATABASE],
+    write: ["ttpkeys", "serverkeys", ...DATABASE],
+    drop: ["env"],
+  },
+};
+
+/** Revokes what `command` (e.g. "server", "ca sign") does not need; unknown commands keep all. */
+export function narrowPermissions(command: string): void {
+  const narrowing = NARROWINGS[command];
+  if (narrowing === undefined) return;
+  for (const name of [...NEVER, ...narrowing.drop]) Deno.permissions.revokeSync({ name });
+  for (const path of narrowing.read) Deno.permissions.revokeSync({ name: "read", path });
+  for (const path of narrowing.write) Deno.permissions.revokeSync({ name: "write", path });
+}
