@@ -8,7 +8,7 @@
 
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { createRequest, publicKeyOf, verifyClientCertificate } from "../pki/certificates.ts";
-import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
+import { equalBytes, exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
 import { TTP_DIR } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
 import { join } from "node:path";
@@ -84,12 +84,8 @@ export async function obtainCredentials(
       throw new RegistrationError(`the TTP's certificate does not verify: ${error.message}`);
     });
   const expectedKey = await publicKeyOf(keys);
-  if (identity.name !== name || !sameBytes(identity.publicKey, expectedKey)) {
+  if (identity.name !== name || !equalBytes(identity.publicKey, expectedKey)) {
     throw new RegistrationError("the TTP's certificate is not for this name and key");
   }
   return { certificate: certificatePem, key: await exportPrivateKeyPem(keys.privateKey) };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }

@@ -32,6 +32,11 @@ export function importPrivateKeyPem(pem: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("pkcs8", der, KEY_ALGORITHM, false, ["sign"]);
 }
 
+/** Compares two encodings (of keys, certificates); not constant-time: for public values. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
 /** The DER SubjectPublicKeyInfo of a public key. */
 export async function exportPublicKeyDer(key: CryptoKey): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.exportKey("spki", key));

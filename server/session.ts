@@ -18,6 +18,7 @@ import {
   verifyClientCertificate,
 } from "../pki/certificates.ts";
 import type { ChatStore, StoredUser } from "../db/store.ts";
+import { equalBytes } from "../pki/keys.ts";
 import {
   type ClientFrame,
   decodeClientFrame,
@@ -192,7 +193,7 @@ export class Session implements Member {
     if (typeof identity === "string") reason = identity;
     else if (identity.name !== name) reason = "certificate names another user";
     else if (user === null) reason = "no such user";
-    else if (!sameBytes(identity.publicKey, user.publicKey)) {
+    else if (!equalBytes(identity.publicKey, user.publicKey)) {
       reason = "certificate key is not the registered key";
     }
     if (reason !== null || user === null) {
@@ -291,8 +292,4 @@ function reId(line: Uint8Array): { re?: number } {
   } catch {
     return {};
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
