@@ -90,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
     open.add(connection);
     log.event(`connection from ${connection.address}`);
     const session = new Session(connection, context);
-    connection.start((line) => session.receive(line), (reason) => {
+    connection.start((line) => session.receive(line), () => session.settled(), (reason) => {
       open.delete(connection);
       session.end();
       log.event(`disconnected ${connection.address}: ${reason}`);

@@ -38,6 +38,8 @@ export function createListener(
     // Clients without a certificate must still reach the anonymous state.
     rejectUnauthorized: false,
     minVersion: "TLSv1.3",
+    // We end our side ourselves, once the replies to what was read are sent.
+    allowHalfOpen: true,
   }, (socket) => onConnection(new SocketConnection(socket)));
   server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
     onTlsError(formatAddress(socket.remoteAddress, socket.remotePort), error);
@@ -91,8 +93,16 @@ export class SocketConnection implements Connection {
       : null;
   }
 
-  /** Starts reading; `onLine` gets each frame, `onClose` runs once at the end. */
-  start(onLine: (line: Uint8Array) => void, onClose: (reason: string) => void): void {
+  /**
+   * Starts reading. `onLine` gets each frame; when the peer ends its side,
+   * the connection closes once `settled()` resolves (replies sent); `onClose`
+   * runs once at the end.
+   */
+  start(
+    onLine: (line: Uint8Array) => void,
+    settled: () => Promise<void>,
+    onClose: (reason: string) => void,
+  ): void {
     let ended = false;
     const finish = (reason: string) => {
       if (ended) return;
@@ -119,7 +129,7 @@ export class SocketConnection implements Connection {
     });
     this.#socket.on("close", () => finish("closed"));
     this.#socket.on("end", () => {
-      this.#socket.end();
+      settled().finally(() => this.close());
     });
   }
 

@@ -80,6 +80,11 @@ export class RawClient {
     if (reply?.type !== "hello") throw new Error(`unexpected greeting ${JSON.stringify(reply)}`);
   }
 
+  /** Ends our side (TLS close_notify, then FIN); the server may still answer. */
+  async closeWrite(): Promise<void> {
+    await this.#conn.closeWrite();
+  }
+
   close(): void {
     try {
       this.#conn.close();

@@ -186,6 +186,18 @@ Deno.test("the server answers a frame before hello, or an unknown version, by cl
     assert.equal(await future.next(), null);
     future.close();
 
+    // Requests sent just before the client ends its side are still answered.
+    const hasty = await RawClient.connect(server.port, caPem);
+    await hasty.send(
+      '{"type":"hello","versions":[1]}\n{"type":"users","id":1}\n{"type":"login","id":2,"name":"x"}\n',
+    );
+    await hasty.closeWrite();
+    assert.deepEqual(await hasty.next(), { type: "hello", version: 1 });
+    assert.deepEqual(await hasty.next(), { type: "error", re: 1, code: "not_available" });
+    assert.deepEqual(await hasty.next(), { type: "error", re: 2, code: "invalid_credentials" });
+    assert.equal(await hasty.next(), null);
+    hasty.close();
+
     const garbage = await RawClient.connect(server.port, caPem);
     await garbage.hello();
     await garbage.send("this is not json\n");
