@@ -3,27 +3,28 @@
  * then logged in as one user on a connection that presented that user's
  * certificate. Input lines are handled in order; /register and /login finish
  * (history shown) before the next line, messages are pipelined and their
- * echoes awaited at the end of input.
+ * echoes awaited at the end of input. Output keeps input order: every line
+ * goes through one display queue, where messages wait for their checks.
  */
 
-import type { ServerFrame } from "../protocol/frames.ts";
+import { bindEncryptionKey, fingerprint, OwnKeys } from "../e2e/keys.ts";
+import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
+import type { Certificate } from "../pki/certificates.ts";
+import { x509 } from "../pki/x509.ts";
+import { toBase64Url } from "../protocol/base64url.ts";
+import type { ClientFrame, KeysReply, ServerFrame } from "../protocol/frames.ts";
 import { type Command, parseLine } from "./commands.ts";
 import {
   ConnectError,
   type Credentials,
-  type Reply,
   type ServerAddress,
   ServerConnection,
 } from "./connection.ts";
+import { Inbox, keyProblem } from "./inbox.ts";
+import { encryptionPublicKey, PeerDirectory } from "./peers.ts";
+import { PinStore } from "./pins.ts";
 import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
-import {
-  AUTHENTICATION_SUCCEEDED,
-  neutralise,
-  REGISTRATION_SUCCEEDED,
-  renderPrivate,
-  renderPublic,
-  REPLIES,
-} from "./render.ts";
+import { AUTHENTICATION_SUCCEEDED, neutralise, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
 import { CredentialsError, type KeyStore } from "./store.ts";
 import type { Ui } from "./tui.ts";
 
@@ -35,9 +36,11 @@ export const CLIENT_HELP = [
   "  /register NAME [PASSWORD]   register, log in and show the history",
   "  /login NAME [PASSWORD]      log in and show the history",
   "  /users                      list the users online now",
+  "  /fingerprint [NAME]         your key fingerprint, or NAME's, to compare out of band",
+  "  /trust NAME                 accept NAME's new key after checking its fingerprint",
   "  /exit                       log out and quit (end of input does the same)",
-  "  @NAME MESSAGE               private message to NAME",
-  "  MESSAGE                     public message to everyone",
+  "  @NAME MESSAGE               private message to NAME (end-to-end encrypted)",
+  "  MESSAGE                     public message to everyone (signed)",
 ];
 
 export interface ClientOptions {
@@ -48,12 +51,29 @@ export interface ClientOptions {
   ui: Ui;
 }
 
+/** What a logged-in user has: their keys, their peers' keys, their inbox. */
+interface Session {
+  name: string;
+  connection: ServerConnection;
+  directory: PeerDirectory;
+  inbox: Inbox;
+}
+
+type Request = ClientFrame & { id: number };
+
 export class ChatClient {
   readonly #options: ClientOptions;
+  readonly #ca: Certificate;
   #connection: ServerConnection | null = null;
-  #user: string | null = null;
+  #session: Session | null = null;
+  /** The session being entered: history for it arrives before it is live. */
+  #entering: Session | null = null;
   #nextId = 1;
-  readonly #outstanding = new Set<Promise<Reply>>();
+  /** Ids of key fetches in flight. */
+  readonly #keyFetches = new Set<number>();
+  readonly #outstanding = new Set<Promise<unknown>>();
+  /** Every output line passes through here, in order. */
+  #display: Promise<void> = Promise.resolve();
   /** Set when the live connection ended without our asking. */
   #lost: string | null = null;
   #onLost!: () => void;
@@ -62,6 +82,7 @@ export class ChatClient {
 
   constructor(options: ClientOptions) {
     this.#options = options;
+    this.#ca = new x509.X509Certificate(options.caCertificate);
   }
 
   /** Opens the anonymous connection; throws ConnectError. */
@@ -92,21 +113,6 @@ export class ChatClient {
     await connection?.close(true);
   }
 
-  /** Waits (bounded) until every request sent so far has its reply. */
-  async #settle(): Promise<void> {
-    if (this.#outstanding.size === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise((resolve) => timer = setTimeout(resolve, DRAIN_TIMEOUT_MS));
-    await Promise.race([Promise.all(this.#outstanding), timeout]);
-    clearTimeout(timer);
-  }
-
-  /** A reply made here, printed after the replies to earlier lines: output follows input order. */
-  async #reply(line: string): Promise<void> {
-    await this.#settle();
-    this.#print(line);
-  }
-
   async #run(command: Command): Promise<boolean> {
     switch (command.kind) {
       case "empty":
@@ -119,39 +125,85 @@ export class ChatClient {
         return false;
       case "register":
       case "login":
-        if (this.#user !== null) {
+        if (this.#session !== null) {
           await this.#reply(REPLIES.not_available);
           return true;
         }
         if (command.kind === "register") await this.#register(command.name, command.password);
         else await this.#login(command.name, command.password);
         return this.#lost === null;
-      case "users":
-        return await this.#send((id) => ({ type: "users", id }));
-      case "public":
-        return await this.#send((id) => ({ type: "public", id, text: command.text }));
-      case "private":
-        // Until end-to-end encryption lands, the payload is the text (inside TLS).
-        return await this.#send((id) => ({
-          type: "private",
-          id,
-          to: command.to,
-          payload: command.text,
-        }));
     }
-  }
-
-  async #send(
-    makeFrame: (id: number) => Parameters<ServerConnection["request"]>[0],
-  ): Promise<boolean> {
-    if (this.#user === null || this.#connection === null) {
+    const session = this.#session;
+    if (session === null) {
       await this.#reply(REPLIES.not_available);
       return true;
     }
-    const reply = this.#connection.request(makeFrame(this.#nextId++));
-    this.#outstanding.add(reply);
-    reply.then(() => this.#outstanding.delete(reply));
-    return true;
+    switch (command.kind) {
+      case "users":
+        this.#pipeline(session, { type: "users", id: this.#nextId++ });
+        return true;
+      case "public": {
+        const signature = signPublicMessage(session.directory.me, command.text);
+        this.#pipeline(session, {
+          type: "public",
+          id: this.#nextId++,
+          text: command.text,
+          signature,
+        });
+        return true;
+      }
+      case "private":
+        await this.#sendPrivate(session, command.to, command.text);
+        return true;
+      case "fingerprint":
+        await this.#showFingerprint(session, command.name);
+        return true;
+      case "trust":
+        await this.#trust(session, command.name);
+        return true;
+    }
+  }
+
+  /** Encrypts to the recipient's checked, pinned keys, or says why not. */
+  async #sendPrivate(session: Session, to: string, text: string): Promise<void> {
+    const lookup = await session.directory.lookup(to);
+    if (lookup.kind === "unknown") return await this.#reply(REPLIES.user_not_found);
+    if (lookup.kind !== "ok") {
+      return await this.#reply(`warning: message to ${to} not sent: ${keyProblem(lookup, to)}`);
+    }
+    const payload = sealPrivateMessage(session.directory.me, lookup.peer, text);
+    this.#pipeline(session, { type: "private", id: this.#nextId++, to, payload });
+  }
+
+  async #showFingerprint(session: Session, name: string | undefined): Promise<void> {
+    if (name === undefined) {
+      return await this.#reply(`your fingerprint: ${fingerprint(session.directory.me.keys)}`);
+    }
+    const lookup = await session.directory.lookup(name);
+    switch (lookup.kind) {
+      case "ok":
+        return await this.#reply(`${name}'s fingerprint: ${lookup.fingerprint}`);
+      case "changed":
+        return await this.#reply(
+          `warning: ${name}'s fingerprint is now ${lookup.fingerprint}; ` +
+            `you trusted ${lookup.pinned}. If ${name} confirms the new one, run /trust ${name}`,
+        );
+      case "unknown":
+        return await this.#reply(REPLIES.user_not_found);
+      case "invalid":
+        return await this.#reply(
+          `warning: the server's keys for ${name} are not valid (${lookup.reason})`,
+        );
+    }
+  }
+
+  async #trust(session: Session, name: string): Promise<void> {
+    const lookup = await session.directory.trust(name);
+    if (lookup.kind === "ok") {
+      return await this.#reply(`${name}'s key is trusted: ${lookup.fingerprint}`);
+    }
+    if (lookup.kind === "unknown") return await this.#reply(REPLIES.user_not_found);
+    await this.#reply(`warning: ${keyProblem(lookup, name)}`);
   }
 
   async #register(name: string, password: string | undefined): Promise<void> {
@@ -160,7 +212,7 @@ export class ChatClient {
       credentials = await obtainCredentials(name, this.#options.sign, this.#options.caCertificate);
     } catch (error) {
       if (!(error instanceof RegistrationError)) throw error;
-      this.#print(`error: registration failed: ${error.message}`);
+      await this.#reply(`error: registration failed: ${error.message}`);
       return;
     }
     const staged = await this.#options.store.stage(name, credentials, password);
@@ -175,7 +227,7 @@ export class ChatClient {
       credentials = await this.#options.store.load(name, password);
     } catch (error) {
       if (!(error instanceof CredentialsError)) throw error;
-      this.#print(REPLIES.invalid_credentials);
+      await this.#reply(REPLIES.invalid_credentials);
       return;
     }
     await this.#enter("login", name, credentials);
@@ -195,10 +247,31 @@ export class ChatClient {
       connection = await this.#open(credentials);
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
-      this.#print(`error: cannot connect to the server: ${error.message}`);
+      await this.#reply(`error: cannot connect to the server: ${error.message}`);
       return false;
     }
-    const reply = await connection.request({ type: kind, id: this.#nextId++, name });
+    const me = ownKeys(name, credentials);
+    const directory = new PeerDirectory(
+      me,
+      this.#ca,
+      new PinStore(this.#options.store.userFolder(name)),
+      (peer) => this.#fetchKeys(connection, peer),
+    );
+    const session: Session = { name, connection, directory, inbox: new Inbox(directory) };
+    this.#entering = session;
+    const id = this.#nextId++;
+    const request: Request = kind === "register"
+      ? {
+        type: "register",
+        id,
+        name,
+        encryption_key: toBase64Url(me.keys.encryption),
+        binding: toBase64Url(bindEncryptionKey(me)),
+      }
+      : { type: "login", id, name };
+    const reply = await connection.request(request);
+    await this.#display;
+    this.#entering = null;
     if (reply?.type !== "history_end") {
       if (reply === null) this.#print("error: the server closed the connection");
       await connection.close();
@@ -206,10 +279,41 @@ export class ChatClient {
     }
     const anonymous = this.#connection;
     this.#connection = connection;
-    this.#user = name;
+    this.#session = session;
     this.#options.ui.setUser(name);
     await anonymous?.close(true);
     return true;
+  }
+
+  async #fetchKeys(connection: ServerConnection, name: string): Promise<KeysReply | null> {
+    const id = this.#nextId++;
+    this.#keyFetches.add(id);
+    const reply = await connection.request({ type: "keys", id, name });
+    this.#keyFetches.delete(id);
+    if (reply?.type === "keys") return reply;
+    if (reply?.type === "error" && reply.code === "user_not_found") return null;
+    throw new Error(reply === null ? "connection closed" : `unexpected ${reply.type} reply`);
+  }
+
+  /** Sends a request without waiting; its reply is awaited before local replies and at the end. */
+  #pipeline(session: Session, request: Request): void {
+    const done = session.connection.request(request).then(() => this.#display);
+    this.#outstanding.add(done);
+    done.finally(() => this.#outstanding.delete(done));
+  }
+
+  /** Waits (bounded) until every request sent so far has its reply shown. */
+  async #settle(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise((resolve) => timer = setTimeout(resolve, DRAIN_TIMEOUT_MS));
+    await Promise.race([Promise.all([...this.#outstanding, this.#display]), timeout]);
+    clearTimeout(timer);
+  }
+
+  /** A reply made here, printed after the replies to earlier lines: output follows input order. */
+  async #reply(line: string): Promise<void> {
+    await this.#settle();
+    this.#print(line);
   }
 
   #open(credentials: Credentials | null): Promise<ServerConnection> {
@@ -217,38 +321,65 @@ export class ChatClient {
       this.#options.address,
       this.#options.caCertificate,
       credentials,
-      (frame) => this.#show(frame),
+      (frame, connection) => this.#show(frame, connection),
       (connection, reason) => {
         if (reason !== null && connection === this.#connection) {
           this.#lost = reason;
-          this.#print(`error: disconnected: ${reason}`);
+          this.#enqueue(() => [`error: disconnected: ${reason}`]);
           this.#onLost();
         }
       },
     );
   }
 
-  #show(frame: ServerFrame): void {
+  #show(frame: ServerFrame, connection: ServerConnection): void {
     switch (frame.type) {
       case "hello":
       case "history_end":
+      case "keys":
         return;
       case "ok":
-        return this.#print(
+        return this.#enqueue(() => [
           frame.status === "registered" ? REGISTRATION_SUCCEEDED : AUTHENTICATION_SUCCEEDED,
-        );
+        ]);
       case "error":
-        return this.#print(REPLIES[frame.code]);
+        // A key fetch's caller reports its errors in its own words.
+        if (frame.re !== undefined && this.#keyFetches.has(frame.re)) return;
+        return this.#enqueue(() => [REPLIES[frame.code]]);
       case "users":
-        return this.#print(frame.names.join(" "));
+        return this.#enqueue(() => [frame.names.join(" ")]);
       case "public":
-        return this.#print(renderPublic(frame.time, frame.from, frame.text));
-      case "private":
-        return this.#print(renderPrivate(frame.time, frame.from, frame.to, frame.payload));
+      case "private": {
+        const session = [this.#session, this.#entering].find((s) => s?.connection === connection);
+        if (!session) return;
+        return this.#enqueue(() => session.inbox.render(frame));
+      }
     }
+  }
+
+  /** Appends lines, possibly still being checked, to the display queue. */
+  #enqueue(lines: () => string[] | Promise<string[]>): void {
+    this.#display = this.#display
+      .then(lines)
+      .then((out) => out.forEach((line) => this.#print(line)))
+      .catch((error) => this.#print(`warning: a message could not be shown: ${error.message}`));
   }
 
   #print(line: string): void {
     this.#options.ui.print(neutralise(line));
   }
+}
+
+/** The user's own keys from their credentials; the certificate gives the identity key. */
+function ownKeys(name: string, credentials: Credentials): OwnKeys {
+  const certificate = new x509.X509Certificate(credentials.certificate);
+  return new OwnKeys(
+    {
+      name,
+      identity: new Uint8Array(certificate.publicKey.rawData),
+      encryption: encryptionPublicKey(credentials.encryptionKey),
+    },
+    credentials.key,
+    credentials.encryptionKey,
+  );
 }

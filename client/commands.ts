@@ -13,6 +13,8 @@ export type Command =
   | { kind: "users" }
   | { kind: "exit" }
   | { kind: "help" }
+  | { kind: "fingerprint"; name?: string }
+  | { kind: "trust"; name: string }
   | { kind: "public"; text: string }
   | { kind: "private"; to: string; text: string }
   | { kind: "empty" };
@@ -46,6 +48,16 @@ function parseSlashCommand(line: string): ParseResult {
         ? { kind, name: args[0], password: args[1] }
         : { kind, name: args[0] };
     }
+    case "/fingerprint":
+      if (args.length > 1 || (args.length === 1 && !isValidName(args[0]))) {
+        return { kind: "error", reply: INVALID_FORMAT };
+      }
+      return args.length === 1 ? { kind: "fingerprint", name: args[0] } : { kind: "fingerprint" };
+    case "/trust":
+      if (args.length !== 1 || !isValidName(args[0])) {
+        return { kind: "error", reply: INVALID_FORMAT };
+      }
+      return { kind: "trust", name: args[0] };
     case "/users":
     case "/exit":
     case "/help":

@@ -16,8 +16,10 @@ const CLOSE_WAIT_MS = 2_000;
 export interface Credentials {
   /** PEM client certificate. */
   certificate: string;
-  /** PEM PKCS#8 private key. */
+  /** PEM PKCS#8 Ed25519 identity key: the certificate's key. */
   key: string;
+  /** PEM PKCS#8 X25519 encryption key (end-to-end); not used by TLS. */
+  encryptionKey: string;
 }
 
 export interface ServerAddress {

@@ -13,6 +13,7 @@ import { TTP_DIR } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
 import { join } from "node:path";
 import type { Credentials } from "./connection.ts";
+import { generateEncryptionKeyPair } from "../e2e/keys.ts";
 
 /** The TTP: PEM request in, PEM certificate out. */
 export type Signer = (requestPem: string) => Promise<string>;
@@ -65,13 +66,18 @@ export function processSigner(dataDir: string): Signer {
   };
 }
 
-/** Makes a key pair, has it certified for `name`, and checks what came back. */
+/**
+ * Makes the user's identity and encryption key pairs, has the identity key
+ * certified for `name`, and checks that the certificate is for that key. (The
+ * encryption key is bound by the user's own signature, e2e/README.md.)
+ */
 export async function obtainCredentials(
   name: string,
   sign: Signer,
   caCertificatePem: string,
 ): Promise<Credentials> {
   const keys = await generateKeyPair();
+  const encryption = generateEncryptionKeyPair();
   const certificatePem = await sign(await createRequest(name, keys));
   let der: Uint8Array;
   try {
@@ -87,5 +93,9 @@ export async function obtainCredentials(
   if (identity.name !== name || !equalBytes(identity.publicKey, expectedKey)) {
     throw new RegistrationError("the TTP's certificate is not for this name and key");
   }
-  return { certificate: certificatePem, key: await exportPrivateKeyPem(keys.privateKey) };
+  return {
+    certificate: certificatePem,
+    key: await exportPrivateKeyPem(keys.privateKey),
+    encryptionKey: encryption.privatePem,
+  };
 }

@@ -3,7 +3,9 @@
  *
  *   clientkeys/ca.crt          the CA's certificate (public copy)
  *   clientkeys/NAME/cert.pem   NAME's certificate
- *   clientkeys/NAME/key.pem    NAME's private key, PKCS#8 PEM, mode 0600, or
+ *   clientkeys/NAME/key.pem    NAME's private keys, mode 0600: two PKCS#8 PEM
+ *                              blocks, the Ed25519 identity key (the
+ *                              certificate's) then the X25519 encryption key; or
  *   clientkeys/NAME/key.age    the same, encrypted with the password (age
  *                              format, scrypt: age-encryption.org/v1)
  *
@@ -58,17 +60,19 @@ export class KeyStore {
       if (password === undefined) throw new CredentialsError("key needs a password");
       const decrypter = new Decrypter();
       decrypter.addPassphrase(password);
+      let keys: string;
       try {
-        return { certificate, key: await decrypter.decrypt(sealed, "text") };
+        keys = await decrypter.decrypt(sealed, "text");
       } catch {
         throw new CredentialsError("wrong password");
       }
+      return { certificate, ...splitKeyFile(keys) };
     }
-    const key = await readSmall(join(folder, PLAIN_KEY_FILE));
-    if (key === null) throw new CredentialsError("no keys for this user");
+    const keys = await readSmall(join(folder, PLAIN_KEY_FILE));
+    if (keys === null) throw new CredentialsError("no keys for this user");
     // A password for a key that has none would give a false sense of safety.
     if (password !== undefined) throw new CredentialsError("key has no password");
-    return { certificate, key };
+    return { certificate, ...splitKeyFile(keys) };
   }
 
   /** Writes new keys in a staging folder, the key encrypted when there is a password. */
@@ -86,15 +90,16 @@ export class KeyStore {
     await Deno.mkdir(staging, { mode: 0o700 });
     try {
       await writeNew(join(staging, CERTIFICATE_FILE), credentials.certificate, 0o644);
+      const keys = credentials.key + credentials.encryptionKey;
       if (password === undefined) {
-        await writeNew(join(staging, PLAIN_KEY_FILE), credentials.key, 0o600);
+        await writeNew(join(staging, PLAIN_KEY_FILE), keys, 0o600);
       } else {
         const encrypter = new Encrypter();
         encrypter.setPassphrase(password);
         encrypter.setScryptWorkFactor(SCRYPT_WORK_FACTOR);
         await writeNew(
           join(staging, SEALED_KEY_FILE),
-          await encrypter.encrypt(credentials.key),
+          await encrypter.encrypt(keys),
           0o600,
         );
       }
@@ -117,10 +122,26 @@ export class KeyStore {
     };
   }
 
+  /** `clientkeys/NAME`, for the user's own files (key pins). */
+  userFolder(name: string): string {
+    return this.#userFolder(name);
+  }
+
   #userFolder(name: string): string {
     if (!isValidName(name)) throw new CredentialsError("invalid user name");
     return join(this.dir, name);
   }
+}
+
+const PEM_BLOCK =
+  /-----BEGIN PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PRIVATE KEY-----\r?\n?/g;
+
+/** The two PEM blocks of a key file: identity key, then encryption key. */
+function splitKeyFile(text: string): { key: string; encryptionKey: string } {
+  const blocks = text.match(PEM_BLOCK) ?? [];
+  if (blocks.length !== 2) throw new CredentialsError("key file does not hold two keys");
+  const [key, encryptionKey] = blocks.map((block) => block.endsWith("\n") ? block : block + "\n");
+  return { key, encryptionKey };
 }
 
 async function readSmallBytes(path: string): Promise<Uint8Array | null> {

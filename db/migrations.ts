@@ -31,4 +31,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_private_by_recipient ON messages (recipient_id) WHERE recipient_id IS NOT NULL;
   CREATE INDEX messages_private_by_sender ON messages (sender_id) WHERE recipient_id IS NOT NULL;
   `,
+  // 2: end-to-end keys (e2e/README.md): each user's X25519 key and its
+  // binding signature, stored and handed out as registered; public messages'
+  // signatures, stored and relayed as sent.
+  `
+  ALTER TABLE users ADD COLUMN encryption_key BLOB;
+  ALTER TABLE users ADD COLUMN key_binding BLOB;
+  ALTER TABLE messages ADD COLUMN signature TEXT;
+  `,
 ];

@@ -15,7 +15,13 @@ export interface StoredUser {
   publicKey: Uint8Array;
   /** DER certificate presented at registration. */
   certificate: Uint8Array;
+  /** DER SubjectPublicKeyInfo of the X25519 key, and its binding signature (opaque here). */
+  encryptionKey: Uint8Array;
+  keyBinding: Uint8Array;
 }
+
+/** What a registration stores besides the name. */
+export type NewUser = Omit<StoredUser, "id" | "name">;
 
 export interface StoredMessage {
   id: number;
@@ -26,6 +32,8 @@ export interface StoredMessage {
   to: string | null;
   /** Public text, or a private message's opaque payload. */
   body: string;
+  /** A public message's signature envelope, as sent; null for a private one. */
+  signature: string | null;
 }
 
 interface UserRow {
@@ -33,6 +41,8 @@ interface UserRow {
   name: string;
   public_key: Uint8Array;
   certificate: Uint8Array;
+  encryption_key: Uint8Array | null;
+  key_binding: Uint8Array | null;
 }
 
 interface MessageRow {
@@ -41,6 +51,7 @@ interface MessageRow {
   sender: string;
   recipient: string | null;
   body: string;
+  signature: string | null;
 }
 
 export class ChatStore {
@@ -54,18 +65,19 @@ export class ChatStore {
   private constructor(db: DatabaseSync) {
     this.#db = db;
     this.#insertUser = db.prepare(
-      `INSERT INTO users (name, public_key, certificate, created_at)
-       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO users (name, public_key, certificate, encryption_key, key_binding, created_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.#findUser = db.prepare(
-      `SELECT id, name, public_key, certificate FROM users
+      `SELECT id, name, public_key, certificate, encryption_key, key_binding FROM users
        WHERE name = ? COLLATE BINARY`,
     );
     this.#insertMessage = db.prepare(
-      `INSERT INTO messages (time, sender_id, recipient_id, body) VALUES (?, ?, ?, ?)`,
+      `INSERT INTO messages (time, sender_id, recipient_id, body, signature)
+       VALUES (?, ?, ?, ?, ?)`,
     );
     this.#historyPage = db.prepare(
-      `SELECT m.id, m.time, s.name AS sender, r.name AS recipient, m.body
+      `SELECT m.id, m.time, s.name AS sender, r.name AS recipient, m.body, m.signature
        FROM messages m
        JOIN users s ON s.id = m.sender_id
        LEFT JOIN users r ON r.id = m.recipient_id
@@ -82,15 +94,17 @@ export class ChatStore {
   }
 
   /** Adds a user; null when the name (in any case) is taken. */
-  createUser(
-    name: string,
-    publicKey: Uint8Array,
-    certificate: Uint8Array,
-    time: number,
-  ): StoredUser | null {
-    const result = this.#insertUser.run(name, publicKey, certificate, time);
+  createUser(name: string, user: NewUser, time: number): StoredUser | null {
+    const result = this.#insertUser.run(
+      name,
+      user.publicKey,
+      user.certificate,
+      user.encryptionKey,
+      user.keyBinding,
+      time,
+    );
     if (result.changes === 0) return null;
-    return { id: Number(result.lastInsertRowid), name, publicKey, certificate };
+    return { id: Number(result.lastInsertRowid), name, ...user };
   }
 
   findUser(name: string): StoredUser | null {
@@ -101,6 +115,9 @@ export class ChatStore {
       name: row.name,
       publicKey: row.public_key,
       certificate: row.certificate,
+      // Absent only for users registered before migration 2.
+      encryptionKey: row.encryption_key ?? new Uint8Array(),
+      keyBinding: row.key_binding ?? new Uint8Array(),
     };
   }
 
@@ -109,15 +126,23 @@ export class ChatStore {
     sender: StoredUser,
     recipient: StoredUser | null,
     body: string,
+    signature: string | null,
     time: number,
   ): StoredMessage {
-    const result = this.#insertMessage.run(time, sender.id, recipient?.id ?? null, body);
+    const result = this.#insertMessage.run(
+      time,
+      sender.id,
+      recipient?.id ?? null,
+      body,
+      signature,
+    );
     return {
       id: Number(result.lastInsertRowid),
       time,
       from: sender.name,
       to: recipient?.name ?? null,
       body,
+      signature,
     };
   }
 
@@ -139,8 +164,8 @@ export class ChatStore {
   ): StoredMessage[] {
     const rows = this.#historyPage.all(afterId, upToId, user.id, user.id, limit);
     return rows.map((row) => {
-      const { id, time, sender, recipient, body } = row as unknown as MessageRow;
-      return { id, time, from: sender, to: recipient, body };
+      const { id, time, sender, recipient, body, signature } = row as unknown as MessageRow;
+      return { id, time, from: sender, to: recipient, body, signature };
     });
   }
 

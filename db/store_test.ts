@@ -6,6 +6,12 @@ import { MIGRATIONS } from "./migrations.ts";
 import { ChatStore } from "./store.ts";
 
 const key = (n: number) => new Uint8Array([n, n, n]);
+const user = (publicKey: number, certificate: number) => ({
+  publicKey: key(publicKey),
+  certificate: key(certificate),
+  encryptionKey: key(9),
+  keyBinding: key(8),
+});
 
 async function tempStore(): Promise<{ store: ChatStore; path: string }> {
   const dir = await Deno.makeTempDir({ prefix: "chat-db-test-" });
@@ -16,9 +22,9 @@ async function tempStore(): Promise<{ store: ChatStore; path: string }> {
 Deno.test("createUser() refuses a taken name in any case, and findUser() matches exactly", async () => {
   const { store } = await tempStore();
   try {
-    assert.ok(store.createUser("sam", key(1), key(2), 0));
-    assert.equal(store.createUser("sam", key(3), key(4), 0), null);
-    assert.equal(store.createUser("SAM", key(3), key(4), 0), null);
+    assert.ok(store.createUser("sam", user(1, 2), 0));
+    assert.equal(store.createUser("sam", user(3, 4), 0), null);
+    assert.equal(store.createUser("SAM", user(3, 4), 0), null);
     assert.equal(store.findUser("Sam"), null);
     assert.deepEqual(store.findUser("sam")?.publicKey, key(1));
   } finally {
@@ -29,14 +35,14 @@ Deno.test("createUser() refuses a taken name in any case, and findUser() matches
 Deno.test("historyPage() gives public messages and one's own private ones, oldest first, in pages", async () => {
   const { store } = await tempStore();
   try {
-    const sam = store.createUser("sam", key(1), key(1), 0)!;
-    const erik = store.createUser("erik", key(2), key(2), 0)!;
-    const eve = store.createUser("eve", key(3), key(3), 0)!;
-    store.appendMessage(sam, null, "public 1", 10);
-    store.appendMessage(erik, sam, "erik to sam", 11);
-    store.appendMessage(erik, eve, "erik to eve", 12);
-    store.appendMessage(sam, erik, "sam to erik", 13);
-    store.appendMessage(eve, null, "public 2", 14);
+    const sam = store.createUser("sam", user(1, 1), 0)!;
+    const erik = store.createUser("erik", user(2, 2), 0)!;
+    const eve = store.createUser("eve", user(3, 3), 0)!;
+    store.appendMessage(sam, null, "public 1", null, 10);
+    store.appendMessage(erik, sam, "erik to sam", null, 11);
+    store.appendMessage(erik, eve, "erik to eve", null, 12);
+    store.appendMessage(sam, erik, "sam to erik", null, 13);
+    store.appendMessage(eve, null, "public 2", null, 14);
     const upTo = store.lastMessageId();
     const bodies = (user: typeof sam) => {
       const seen: string[] = [];
@@ -50,7 +56,7 @@ Deno.test("historyPage() gives public messages and one's own private ones, oldes
     };
     assert.deepEqual(bodies(sam), ["public 1", "erik to sam", "sam to erik", "public 2"]);
     assert.deepEqual(bodies(eve), ["public 1", "erik to eve", "public 2"]);
-    store.appendMessage(sam, null, "after the snapshot", 15);
+    store.appendMessage(sam, null, "after the snapshot", null, 15);
     assert.deepEqual(store.historyPage(eve, 0, upTo, 100).map((m) => m.body), [
       "public 1",
       "erik to eve",
@@ -75,8 +81,8 @@ Deno.test("names and bodies are bound as parameters, never spliced into SQL", as
   const { store, path } = await tempStore();
   try {
     const evil = "x'); DROP TABLE users; --";
-    const sam = store.createUser("sam", key(1), key(1), 0)!;
-    store.appendMessage(sam, null, evil, 1);
+    const sam = store.createUser("sam", user(1, 1), 0)!;
+    store.appendMessage(sam, null, evil, null, 1);
     assert.equal(store.findUser("sam'); DROP TABLE users; --"), null);
     assert.equal(store.historyPage(sam, 0, store.lastMessageId(), 10)[0].body, evil);
   } finally {

@@ -5,7 +5,15 @@
  * trust a field's type, size or shape.
  */
 
-import { MAX_MESSAGE_CHARS, MAX_PAYLOAD_BYTES } from "./limits.ts";
+import { fromBase64Url } from "./base64url.ts";
+import {
+  ENCRYPTION_KEY_BYTES,
+  MAX_CERTIFICATE_BYTES,
+  MAX_MESSAGE_CHARS,
+  MAX_PAYLOAD_BYTES,
+  MAX_SIGNATURE_CHARS,
+  SIGNATURE_BYTES,
+} from "./limits.ts";
 import { isValidName } from "./names.ts";
 
 /** Error codes a server sends; the client maps them to SPEC's reply lines. */
@@ -24,12 +32,34 @@ export type ErrorCode = typeof ERROR_CODES[number];
 
 export type ClientFrame =
   | { type: "hello"; versions: number[] }
-  | { type: "register"; id: number; name: string }
+  | RegisterRequest
   | { type: "login"; id: number; name: string }
   | { type: "users"; id: number }
-  | { type: "public"; id: number; text: string }
+  | { type: "keys"; id: number; name: string }
+  | { type: "public"; id: number; text: string; signature: string }
   | { type: "private"; id: number; to: string; payload: string }
   | { type: "exit" };
+
+export interface RegisterRequest {
+  type: "register";
+  id: number;
+  name: string;
+  /** base64url DER SubjectPublicKeyInfo of the user's X25519 key (e2e/README.md). */
+  encryption_key: string;
+  /** base64url Ed25519 signature binding that key to the name (e2e/README.md). */
+  binding: string;
+}
+
+/** A user's keys as the server hands them out; peers verify them, the server cannot. */
+export interface KeysReply {
+  type: "keys";
+  re: number;
+  name: string;
+  /** base64url DER certificate the user registered with. */
+  certificate: string;
+  encryption_key: string;
+  binding: string;
+}
 
 export interface PublicMessage {
   type: "public";
@@ -40,6 +70,8 @@ export interface PublicMessage {
   time: number;
   from: string;
   text: string;
+  /** Opaque to the server: the sender's signature envelope over the text. */
+  signature: string;
 }
 
 export interface PrivateMessage {
@@ -58,6 +90,7 @@ export type ServerFrame =
   | { type: "ok"; re: number; status: "registered" | "authenticated" }
   | { type: "error"; re?: number; code: ErrorCode }
   | { type: "users"; re: number; names: string[] }
+  | KeysReply
   | PublicMessage
   | PrivateMessage
   | { type: "history_end"; re: number };
@@ -95,12 +128,25 @@ export function decodeClientFrame(line: Uint8Array): ClientFrame {
     case "hello":
       return { type: "hello", versions: versionList(object.versions) };
     case "register":
+      return {
+        type: "register",
+        id: requestId(object.id),
+        name: userName(object.name),
+        encryption_key: binary(object.encryption_key, ENCRYPTION_KEY_BYTES),
+        binding: binary(object.binding, SIGNATURE_BYTES),
+      };
     case "login":
+    case "keys":
       return { type: object.type, id: requestId(object.id), name: userName(object.name) };
     case "users":
       return { type: "users", id: requestId(object.id) };
     case "public":
-      return { type: "public", id: requestId(object.id), text: messageText(object.text) };
+      return {
+        type: "public",
+        id: requestId(object.id),
+        text: messageText(object.text),
+        signature: signature(object.signature),
+      };
     case "private":
       return {
         type: "private",
@@ -145,6 +191,15 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
       }
       return { type: "users", re: requestId(object.re), names: names.map(userName) };
     }
+    case "keys":
+      return {
+        type: "keys",
+        re: requestId(object.re),
+        name: userName(object.name),
+        certificate: binary(object.certificate, undefined, MAX_CERTIFICATE_BYTES),
+        encryption_key: binary(object.encryption_key, ENCRYPTION_KEY_BYTES),
+        binding: binary(object.binding, SIGNATURE_BYTES),
+      };
     case "public":
       return {
         type: "public",
@@ -153,6 +208,7 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
         time: timestamp(object.time),
         from: userName(object.from),
         text: messageText(object.text),
+        signature: signature(object.signature),
       };
     case "private":
       return {
@@ -226,6 +282,23 @@ function messageText(value: unknown): string {
     throw new ProtocolError("too_long", "message too long");
   }
   return value;
+}
+
+function signature(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ProtocolError("invalid_format", "bad signature");
+  }
+  if (value.length > MAX_SIGNATURE_CHARS) throw new ProtocolError("too_long", "signature too long");
+  return value;
+}
+
+/** A base64url field: `length` bytes exactly, or up to `maxBytes`. */
+function binary(value: unknown, length?: number, maxBytes = Infinity): string {
+  const bytes = fromBase64Url(value, length);
+  if (bytes === null || bytes.byteLength === 0 || bytes.byteLength > maxBytes) {
+    throw new ProtocolError("invalid_format", "bad binary field");
+  }
+  return value as string;
 }
 
 function payload(value: unknown): string {

@@ -3,14 +3,17 @@ import { decodeClientFrame, decodeServerFrame, encodeFrame, ProtocolError } from
 import type { ClientFrame, ServerFrame } from "./frames.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+const KEY = "A".repeat(58) + "A"; // 44 bytes of base64url
+const SIG = "B".repeat(85) + "A"; // 64 bytes
 
 Deno.test("decodeClientFrame() round-trips every client frame type", () => {
   const frames: ClientFrame[] = [
     { type: "hello", versions: [1] },
-    { type: "register", id: 1, name: "sam" },
+    { type: "register", id: 1, name: "sam", encryption_key: KEY, binding: SIG },
+    { type: "keys", id: 6, name: "sam" },
     { type: "login", id: 2, name: "Erik_2-x" },
     { type: "users", id: 3 },
-    { type: "public", id: 4, text: "hi \t there" },
+    { type: "public", id: 4, text: "hi \t there", signature: "{}" },
     { type: "private", id: 5, to: "sam", payload: "opaque" },
     { type: "exit" },
   ];
@@ -26,7 +29,8 @@ Deno.test("decodeServerFrame() round-trips every server frame type", () => {
     { type: "error", code: "malformed" },
     { type: "error", re: 2, code: "user_not_found" },
     { type: "users", re: 3, names: ["a", "b"] },
-    { type: "public", id: 9, time: 0, from: "sam", text: "x" },
+    { type: "public", id: 9, time: 0, from: "sam", text: "x", signature: "s" },
+    { type: "keys", re: 6, name: "sam", certificate: "MIIB", encryption_key: KEY, binding: SIG },
     { type: "private", re: 4, id: 10, time: 1, from: "sam", to: "erik", payload: "p" },
     { type: "history_end", re: 5 },
   ];
@@ -54,9 +58,28 @@ Deno.test("decodeClientFrame() refuses bad frames with the code the server answe
     ['{"type":"login","id":1,"name":"a/../b"}', "invalid_format"],
     ['{"type":"login","id":1,"name":"' + "a".repeat(33) + '"}', "invalid_format"],
     ['{"type":"login","id":1,"name":["sam"]}', "invalid_format"],
-    ['{"type":"public","id":1,"text":""}', "invalid_format"],
-    ['{"type":"public","id":1,"text":7}', "invalid_format"],
-    ['{"type":"public","id":1,"text":"' + "x".repeat(2001) + '"}', "too_long"],
+    ['{"type":"public","id":1,"text":"","signature":"s"}', "invalid_format"],
+    ['{"type":"public","id":1,"text":7,"signature":"s"}', "invalid_format"],
+    ['{"type":"public","id":1,"text":"x"}', "invalid_format"],
+    ['{"type":"public","id":1,"text":"x","signature":"' + "s".repeat(1025) + '"}', "too_long"],
+    ['{"type":"public","id":1,"text":"' + "x".repeat(2001) + '","signature":"s"}', "too_long"],
+    [`{"type":"register","id":1,"name":"sam","encryption_key":"${KEY}"}`, "invalid_format"],
+    [
+      `{"type":"register","id":1,"name":"sam","encryption_key":"${KEY}A","binding":"${SIG}"}`,
+      "invalid_format",
+    ],
+    [
+      `{"type":"register","id":1,"name":"sam","encryption_key":"${KEY}","binding":"${
+        SIG.slice(1)
+      }"}`,
+      "invalid_format",
+    ],
+    [
+      `{"type":"register","id":1,"name":"sam","encryption_key":"${KEY}","binding":"${
+        SIG.slice(0, -1)
+      }B"}`,
+      "invalid_format",
+    ],
     ['{"type":"private","id":1,"to":"sam","payload":"' + "x".repeat(40000) + '"}', "too_long"],
     [new Uint8Array([0x7b, 0xff, 0x7d]), "malformed"],
   ];
@@ -86,6 +109,8 @@ Deno.test("decodeServerFrame() refuses unknown error codes, statuses and bad nam
 
 Deno.test("a message of 2000 characters counts code points, not UTF-16 units", () => {
   const emoji = "😀".repeat(2000); // 4000 UTF-16 units
-  const frame = decodeClientFrame(bytes(JSON.stringify({ type: "public", id: 1, text: emoji })));
+  const frame = decodeClientFrame(
+    bytes(JSON.stringify({ type: "public", id: 1, text: emoji, signature: "s" })),
+  );
   assert.equal(frame.type, "public");
 });

@@ -71,6 +71,7 @@ export function messageFrame(message: StoredMessage): PublicMessage | PrivateMes
       time: message.time,
       from: message.from,
       text: message.body,
+      signature: message.signature ?? "",
     };
   }
   return {

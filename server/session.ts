@@ -25,8 +25,10 @@ import {
   encodeFrame,
   type ErrorCode,
   ProtocolError,
+  type RegisterRequest,
   type ServerFrame,
 } from "../protocol/frames.ts";
+import { fromBase64Url, toBase64Url } from "../protocol/base64url.ts";
 import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
@@ -144,21 +146,34 @@ export class Session implements Member {
         return this.#error(undefined, "malformed");
       case "register":
         if (member) return this.#error(frame.id, "not_available");
-        return await this.#register(frame.id, frame.name);
+        return await this.#register(frame);
       case "login":
         if (member) return this.#error(frame.id, "not_available");
         return await this.#login(frame.id, frame.name);
       case "users":
         if (!member) return this.#error(frame.id, "not_available");
         return this.#send({ type: "users", re: frame.id, names: this.context.hub.names() });
+      case "keys": {
+        if (!member) return this.#error(frame.id, "not_available");
+        const user = this.context.store.findUser(frame.name);
+        if (user === null) return this.#error(frame.id, "user_not_found");
+        return this.#send({
+          type: "keys",
+          re: frame.id,
+          name: user.name,
+          certificate: toBase64Url(user.certificate),
+          encryption_key: toBase64Url(user.encryptionKey),
+          binding: toBase64Url(user.keyBinding),
+        });
+      }
       case "public":
         if (!member) return this.#error(frame.id, "not_available");
-        return this.#post(frame.id, null, frame.text);
+        return this.#post(frame.id, null, frame.text, frame.signature);
       case "private": {
         if (!member) return this.#error(frame.id, "not_available");
         const recipient = this.context.store.findUser(frame.to);
         if (recipient === null) return this.#error(frame.id, "user_not_found");
-        return this.#post(frame.id, recipient, frame.payload);
+        return this.#post(frame.id, recipient, frame.payload, null);
       }
       case "exit":
         this.connection.close();
@@ -166,7 +181,8 @@ export class Session implements Member {
     }
   }
 
-  async #register(re: number, name: string): Promise<void> {
+  async #register(frame: RegisterRequest): Promise<void> {
+    const { id: re, name } = frame;
     const identity = await this.#verifiedIdentity();
     if (typeof identity === "string" || identity.name !== name) {
       const reason = typeof identity === "string" ? identity : "certificate names another user";
@@ -175,12 +191,14 @@ export class Session implements Member {
       );
       return this.#error(re, "invalid_credentials");
     }
-    const user = this.context.store.createUser(
-      name,
-      identity.publicKey,
-      this.connection.verifiedCertificate!,
-      this.context.clock(),
-    );
+    // The encryption key and its binding are the user's to vouch for: peers
+    // verify them (e2e/README.md); the server keeps them as given.
+    const user = this.context.store.createUser(name, {
+      publicKey: identity.publicKey,
+      certificate: this.connection.verifiedCertificate!,
+      encryptionKey: fromBase64Url(frame.encryption_key)!,
+      keyBinding: fromBase64Url(frame.binding)!,
+    }, this.context.clock());
     if (user === null) return this.#error(re, "user_exists");
     this.context.log.event(`registered ${quote(name)} from ${this.connection.address}`);
     await this.#enter(re, user, "registered");
@@ -241,11 +259,12 @@ export class Session implements Member {
   }
 
   /** Commits, then delivers: the sender's echo is the acknowledgement. */
-  #post(re: number, recipient: StoredUser | null, body: string): void {
+  #post(re: number, recipient: StoredUser | null, body: string, signature: string | null): void {
     const message = this.context.store.appendMessage(
       this.#user!,
       recipient,
       body,
+      signature,
       this.context.clock(),
     );
     this.context.hub.deliver(message, this, re);

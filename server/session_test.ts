@@ -13,6 +13,17 @@ import { Hub } from "./hub.ts";
 import { EventLog } from "./log.ts";
 import { type Connection, HISTORY_PAGE_ROWS, type ServerContext, Session } from "./session.ts";
 
+/** A register request; the server stores the encryption key and binding as given. */
+function register(id: number, name: string): ClientFrame {
+  return {
+    type: "register",
+    id,
+    name,
+    encryption_key: "A".repeat(59),
+    binding: "B".repeat(85) + "A",
+  };
+}
+
 class FakeConnection implements Connection {
   readonly sent: ServerFrame[] = [];
   closed = false;
@@ -62,7 +73,7 @@ async function setup() {
 Deno.test("Session registers from a verified certificate and refuses another key for that name", async () => {
   const { certificateFor, open, logs } = await setup();
   const samCertificate = await certificateFor("sam");
-  const sam = await open(samCertificate, { type: "register", id: 1, name: "sam" });
+  const sam = await open(samCertificate, register(1, "sam"));
   assert.deepEqual(sam.connection.sent, [
     { type: "hello", version: 1 },
     { type: "ok", re: 1, status: "registered" },
@@ -90,7 +101,7 @@ Deno.test("Session needs hello first and never takes an identity from an unverif
   assert.ok(connection.closed);
 
   // What an unauthorized TLS socket looks like: the certificate is not passed on.
-  const unverified = await open(null, { type: "register", id: 1, name: "sam" });
+  const unverified = await open(null, register(1, "sam"));
   assert.deepEqual(unverified.connection.sent.at(-1), {
     type: "error",
     re: 1,
@@ -98,22 +109,24 @@ Deno.test("Session needs hello first and never takes an identity from an unverif
   });
   assert.equal(context.store.findUser("sam"), null);
   // A certificate for another name does not register this one.
-  const other = await open(await certificateFor("erik"), { type: "register", id: 1, name: "sam" });
+  const other = await open(await certificateFor("erik"), register(1, "sam"));
   assert.equal(other.connection.sent.at(-1)?.type, "error");
 });
 
 Deno.test("Session echoes a message after storing it and delivers it to the right members", async () => {
   const { context, certificateFor, open } = await setup();
-  const sam = await open(await certificateFor("sam"), { type: "register", id: 1, name: "sam" });
-  const erik = await open(await certificateFor("erik"), { type: "register", id: 1, name: "erik" });
-  const eve = await open(await certificateFor("eve"), { type: "register", id: 1, name: "eve" });
+  const sam = await open(await certificateFor("sam"), register(1, "sam"));
+  const erik = await open(await certificateFor("erik"), register(1, "erik"));
+  const eve = await open(await certificateFor("eve"), register(1, "eve"));
   for (const c of [sam, erik, eve]) c.connection.sent.length = 0;
 
   sam.session.receive(
     new TextEncoder().encode(encodeFrame({ type: "private", id: 7, to: "erik", payload: "psst" })),
   );
   sam.session.receive(
-    new TextEncoder().encode(encodeFrame({ type: "public", id: 8, text: "hello all" })),
+    new TextEncoder().encode(
+      encodeFrame({ type: "public", id: 8, text: "hello all", signature: "s" }),
+    ),
   );
   await sam.session.settled();
   const stored = context.store.historyPage(context.store.findUser("erik")!, 0, 100, 10);
@@ -129,10 +142,10 @@ Deno.test("Session echoes a message after storing it and delivers it to the righ
 
 Deno.test("a message stored while history is replayed comes once, after history_end", async () => {
   const { context, certificateFor, open } = await setup();
-  const sam = await open(await certificateFor("sam"), { type: "register", id: 1, name: "sam" });
+  const sam = await open(await certificateFor("sam"), register(1, "sam"));
   const samUser = context.store.findUser("sam")!;
   for (let i = 0; i < HISTORY_PAGE_ROWS + 10; i++) {
-    context.store.appendMessage(samUser, null, `old ${i}`, i);
+    context.store.appendMessage(samUser, null, `old ${i}`, "s", i);
   }
   const connection = new FakeConnection(await certificateFor("late"));
   let interjected = false;
@@ -141,14 +154,16 @@ Deno.test("a message stored while history is replayed comes once, after history_
     if (!interjected) {
       interjected = true;
       sam.session.receive(
-        new TextEncoder().encode(encodeFrame({ type: "public", id: 9, text: "live" })),
+        new TextEncoder().encode(
+          encodeFrame({ type: "public", id: 9, text: "live", signature: "s" }),
+        ),
       );
     }
     return sam.session.settled();
   };
   const late = new Session(connection, context);
   late.receive(new TextEncoder().encode(encodeFrame({ type: "hello", versions: [1] })));
-  late.receive(new TextEncoder().encode(encodeFrame({ type: "register", id: 1, name: "late" })));
+  late.receive(new TextEncoder().encode(encodeFrame(register(1, "late"))));
   await late.settled();
   assert.ok(interjected, "the test reached a second history page");
   const texts = connection.sent.flatMap((f) =>

@@ -15,6 +15,8 @@ import {
 } from "../pki/certificates.ts";
 import { exportPrivateKeyPem, generateKeyPair, SIGNING_ALGORITHM } from "../pki/keys.ts";
 import { x509 } from "../pki/x509.ts";
+import { generateEncryptionKeyPair } from "../e2e/keys.ts";
+import { toBase64Url } from "../protocol/base64url.ts";
 import { loadAuthority } from "../pki/authority.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { chatSession, makeDataDir, ServerProcess } from "./harness.ts";
@@ -133,13 +135,24 @@ Deno.test("the server refuses every forged identity and logs each refusal", asyn
         await client.hello();
         const login = await client.request({ type: "login", id: 1, name: "sam" });
         assert.deepEqual(login.at(-1), { type: "error", re: 1, code: "invalid_credentials" }, what);
-        const register = await client.request({ type: "register", id: 2, name: "mallory" });
+        const register = await client.request({
+          type: "register",
+          id: 2,
+          name: "mallory",
+          encryption_key: toBase64Url(generateEncryptionKeyPair().publicKey),
+          binding: "A".repeat(86),
+        });
         assert.deepEqual(
           register.at(-1),
           { type: "error", re: 2, code: "invalid_credentials" },
           what,
         );
-        const post = await client.request({ type: "public", id: 3, text: "I am sam" });
+        const post = await client.request({
+          type: "public",
+          id: 3,
+          text: "I am sam",
+          signature: "{}",
+        });
         assert.deepEqual(post.at(-1), { type: "error", re: 3, code: "not_available" }, what);
       } finally {
         client.close();

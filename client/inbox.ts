@@ -1,0 +1,93 @@
+/**
+ * What the client shows of each message the server delivers: the message
+ * only when its sender's keys check out (CA, binding, pin) and its signature
+ * verifies (and, for a private one, it decrypts); otherwise a `warning: `
+ * line that says why, never the message as if it were authentic, and never
+ * nothing (SPEC section 4).
+ */
+
+import {
+  openPrivateMessage,
+  VerificationError,
+  type Verified,
+  verifyPublicMessage,
+} from "../e2e/envelope.ts";
+import type { PrivateMessage, PublicMessage } from "../protocol/frames.ts";
+import type { PeerDirectory, PeerLookup } from "./peers.ts";
+import { formatTime, renderPrivate, renderPublic } from "./render.ts";
+
+/** A signed time further than this from the server's is flagged. */
+export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+
+export class Inbox {
+  readonly #directory: PeerDirectory;
+  /** Message ids shown this session, to the server's id that carried them. */
+  readonly #seen = new Map<string, number>();
+
+  constructor(directory: PeerDirectory) {
+    this.#directory = directory;
+  }
+
+  /** The lines to print for one delivered message. */
+  async render(frame: PublicMessage | PrivateMessage): Promise<string[]> {
+    const what = `${frame.type} message #${frame.id} from ${frame.from}`;
+    const sender = await this.#directory.lookup(frame.from);
+    if (sender.kind !== "ok") {
+      return [`warning: ${what} is not shown: ${keyProblem(sender, frame.from)}`];
+    }
+    let verified: Verified;
+    try {
+      if (frame.type === "public") {
+        verified = verifyPublicMessage(frame.signature, frame.from, frame.text, sender.peer);
+      } else {
+        const me = this.#directory.me;
+        const other = frame.from === me.name ? frame.to : frame.from;
+        const counterpart = await this.#directory.lookup(other);
+        if (counterpart.kind !== "ok") {
+          return [`warning: ${what} is not shown: ${keyProblem(counterpart, other)}`];
+        }
+        verified = openPrivateMessage(frame.payload, frame, sender.peer, me, counterpart.peer);
+      }
+    } catch (error) {
+      if (!(error instanceof VerificationError)) throw error;
+      return [`warning: ${what} failed verification (${error.message}); not shown`];
+    }
+    const shownAs = this.#seen.get(verified.mid);
+    if (shownAs !== undefined) {
+      return [
+        `warning: ${what} repeats message #${shownAs}, already shown (a replay); not shown again`,
+      ];
+    }
+    this.#seen.set(verified.mid, frame.id);
+    const lines: string[] = [];
+    const skew = frame.time - verified.time;
+    if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) {
+      lines.push(
+        `warning: ${what} was signed at ${formatTime(verified.time)}, ` +
+          `${Math.round(Math.abs(skew) / 60_000)} minutes ${skew > 0 ? "before" : "after"} ` +
+          "the server received it (delayed, replayed, or a wrong clock)",
+      );
+    }
+    lines.push(
+      frame.type === "public"
+        ? renderPublic(frame.time, frame.from, verified.text)
+        : renderPrivate(frame.time, frame.from, frame.to, verified.text),
+    );
+    return lines;
+  }
+}
+
+/** Why `name`'s keys cannot be used, or null when they can. */
+export function keyProblem(lookup: PeerLookup, name: string): string | null {
+  switch (lookup.kind) {
+    case "ok":
+      return null;
+    case "unknown":
+      return `the server has no keys for ${name}`;
+    case "invalid":
+      return `the server's keys for ${name} are not valid (${lookup.reason})`;
+    case "changed":
+      return `${name}'s key has changed since you first saw it. Compare fingerprints with ` +
+        `${name} (/fingerprint ${name}), then /trust ${name} to accept the new key`;
+  }
+}
