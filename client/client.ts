@@ -57,6 +57,8 @@ interface Session {
   connection: ServerConnection;
   directory: PeerDirectory;
   inbox: Inbox;
+  /** Runs when the server accepts, before the history is shown (keeps staged keys). */
+  accepted?: () => Promise<void>;
 }
 
 type Request = ClientFrame & { id: number };
@@ -216,9 +218,13 @@ export class ChatClient {
       return;
     }
     const staged = await this.#options.store.stage(name, credentials, password);
-    const entered = await this.#enter("register", name, credentials);
-    if (entered) await staged.commit();
-    else await staged.abandon();
+    let committed = false;
+    const accepted = async () => {
+      await staged.commit();
+      committed = true;
+    };
+    await this.#enter("register", name, credentials, accepted);
+    if (!committed) await staged.abandon();
   }
 
   async #login(name: string, password: string | undefined): Promise<void> {
@@ -241,6 +247,7 @@ export class ChatClient {
     kind: "register" | "login",
     name: string,
     credentials: Credentials,
+    accepted?: () => Promise<void>,
   ): Promise<boolean> {
     let connection: ServerConnection;
     try {
@@ -257,7 +264,7 @@ export class ChatClient {
       new PinStore(this.#options.store.userFolder(name)),
       (peer) => this.#fetchKeys(connection, peer),
     );
-    const session: Session = { name, connection, directory, inbox: new Inbox(directory) };
+    const session: Session = { name, connection, directory, inbox: new Inbox(directory), accepted };
     this.#entering = session;
     const id = this.#nextId++;
     const request: Request = kind === "register"
@@ -338,10 +345,17 @@ export class ChatClient {
       case "history_end":
       case "keys":
         return;
-      case "ok":
-        return this.#enqueue(() => [
-          frame.status === "registered" ? REGISTRATION_SUCCEEDED : AUTHENTICATION_SUCCEEDED,
-        ]);
+      case "ok": {
+        const accepted = this.#entering?.connection === connection
+          ? this.#entering.accepted
+          : undefined;
+        return this.#enqueue(async () => {
+          await accepted?.();
+          return [
+            frame.status === "registered" ? REGISTRATION_SUCCEEDED : AUTHENTICATION_SUCCEEDED,
+          ];
+        });
+      }
       case "error":
         // A key fetch's caller reports its errors in its own words.
         if (frame.re !== undefined && this.#keyFetches.has(frame.re)) return;
