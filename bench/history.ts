@@ -1,0 +1,111 @@
+/**
+ * Time to show a history at login: a user whose history holds N signed
+ * messages (half public, half private, all checked by the client) logs in
+ * with the real client; we measure from sending `/login` until the last
+ * history line is printed. Medians of several runs; no assertion.
+ *
+ *   deno task bench:history [N...]     (default 10000)
+ */
+
+import { join } from "node:path";
+import { ChatStore } from "../db/store.ts";
+import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
+import { OwnKeys, Peer } from "../e2e/keys.ts";
+import { encryptionPublicKey } from "../client/peers.ts";
+import { KeyStore } from "../client/store.ts";
+import { x509 } from "../pki/x509.ts";
+import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../tests/harness.ts";
+
+const RUNS = 5;
+const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [10_000];
+
+async function ownKeys(dir: string, name: string): Promise<OwnKeys> {
+  const credentials = await new KeyStore(join(dir, "clientkeys")).load(name);
+  const certificate = new x509.X509Certificate(credentials.certificate);
+  return new OwnKeys(
+    {
+      name,
+      identity: new Uint8Array(certificate.publicKey.rawData),
+      encryption: encryptionPublicKey(credentials.encryptionKey),
+    },
+    credentials.key,
+    credentials.encryptionKey,
+  );
+}
+
+/** A data directory where bob's history holds `count` signed messages. */
+async function prepare(count: number): Promise<string> {
+  const dir = await makeDataDir();
+  const server = await ServerProcess.start(dir);
+  try {
+    await chatSession(dir, server.port, ["/register alice"]);
+    await chatSession(dir, server.port, ["/register bob"]);
+  } finally {
+    await server.stop();
+  }
+  const alice = await ownKeys(dir, "alice");
+  const bob = await ownKeys(dir, "bob");
+  const store = ChatStore.open(join(dir, "chat.db"));
+  try {
+    const aliceUser = store.findUser("alice")!;
+    const bobUser = store.findUser("bob")!;
+    const now = Date.now();
+    for (let i = 0; i < count; i++) {
+      const text = `message ${i}: ${"lorem ipsum ".repeat(7)}`;
+      const time = now - (count - i) * 1000;
+      if (i % 2 === 0) {
+        store.appendMessage(aliceUser, null, text, signPublicMessage(alice, text, { time }), time);
+      } else if (i % 4 === 1) {
+        const payload = sealPrivateMessage(alice, new Peer(bob.keys), text, { time });
+        store.appendMessage(aliceUser, bobUser, payload, null, time);
+      } else {
+        const payload = sealPrivateMessage(bob, new Peer(alice.keys), text, { time });
+        store.appendMessage(bobUser, aliceUser, payload, null, time);
+      }
+    }
+  } finally {
+    store.close();
+  }
+  return dir;
+}
+
+async function timeLogin(dir: string, port: number, count: number): Promise<number> {
+  const client = new ClientProcess(dir, port);
+  try {
+    // Let the client start and connect before the clock starts.
+    await client.ask("/users", "error: command not currently available");
+    const from = client.output.lines.length;
+    const start = performance.now();
+    await client.send("/login bob");
+    await client.output.waitFor(new RegExp(` message ${count - 1}: `), from, 120_000);
+    const elapsed = performance.now() - start;
+    const shown = client.output.lines.length - from - 1;
+    if (shown !== count) throw new Error(`expected ${count} history lines, got ${shown}`);
+    const warnings = client.output.lines.filter((l) => l.startsWith("warning: ")).length;
+    if (warnings > 0) throw new Error(`${warnings} warnings in the history`);
+    await client.end();
+    return elapsed;
+  } finally {
+    client.kill();
+  }
+}
+
+const median = (values: number[]) =>
+  values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+
+for (const count of sizes) {
+  const dir = await prepare(count);
+  const server = await ServerProcess.start(dir);
+  try {
+    const times: number[] = [];
+    for (let run = 0; run < RUNS; run++) times.push(await timeLogin(dir, server.port, count));
+    console.log(
+      `history of ${count} signed messages (half private): ` +
+        `median ${median(times).toFixed(0)} ms over ${RUNS} logins ` +
+        `(min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)})`,
+    );
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
