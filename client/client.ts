@@ -23,6 +23,7 @@ import {
 import { Inbox, keyProblem } from "./inbox.ts";
 import { encryptionPublicKey, PeerDirectory } from "./peers.ts";
 import { PinStore } from "./pins.ts";
+import { VerifiedCache } from "./verified_cache.ts";
 import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
 import { AUTHENTICATION_SUCCEEDED, neutralise, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
 import { CredentialsError, type KeyStore } from "./store.ts";
@@ -110,6 +111,7 @@ export class ChatClient {
   /** End of input or /exit: wait (bounded) for replies, log out, close. */
   async finish(): Promise<void> {
     await this.#settle();
+    await this.#session?.inbox.flush();
     const connection = this.#connection;
     this.#connection = null;
     await connection?.close(true);
@@ -264,7 +266,9 @@ export class ChatClient {
       new PinStore(this.#options.store.userFolder(name)),
       (peer) => this.#fetchKeys(connection, peer),
     );
-    const session: Session = { name, connection, directory, inbox: new Inbox(directory), accepted };
+    const folder = this.#options.store.userFolder(name);
+    const inbox = new Inbox(directory, new VerifiedCache(folder));
+    const session: Session = { name, connection, directory, inbox, accepted };
     this.#entering = session;
     const id = this.#nextId++;
     const request: Request = kind === "register"
@@ -279,6 +283,7 @@ export class ChatClient {
     const reply = await connection.request(request);
     await this.#display;
     this.#entering = null;
+    await inbox.flush();
     if (reply?.type !== "history_end") {
       if (reply === null) this.#print("error: the server closed the connection");
       await connection.close();

@@ -15,17 +15,25 @@ import {
 import type { PrivateMessage, PublicMessage } from "../protocol/frames.ts";
 import type { PeerDirectory, PeerLookup } from "./peers.ts";
 import { formatTime, renderPrivate, renderPublic } from "./render.ts";
+import { VerifiedCache } from "./verified_cache.ts";
 
 /** A signed time further than this from the server's is flagged. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 export class Inbox {
   readonly #directory: PeerDirectory;
+  readonly #cache: VerifiedCache;
   /** Message ids shown this session, to the server's id that carried them. */
   readonly #seen = new Map<string, number>();
 
-  constructor(directory: PeerDirectory) {
+  constructor(directory: PeerDirectory, cache: VerifiedCache) {
     this.#directory = directory;
+    this.#cache = cache;
+  }
+
+  /** Writes the digests of newly verified messages. */
+  flush(): Promise<void> {
+    return this.#cache.flush();
   }
 
   /** The lines to print for one delivered message. */
@@ -35,10 +43,23 @@ export class Inbox {
     if (sender.kind !== "ok") {
       return [`warning: ${what} is not shown: ${keyProblem(sender, frame.from)}`];
     }
+    const digest = VerifiedCache.digest(
+      sender.fingerprint,
+      frame.type === "public"
+        ? ["public", frame.from, frame.text, frame.signature]
+        : ["private", frame.from, frame.to, frame.payload],
+    );
+    const options = { signatureAlreadyVerified: await this.#cache.has(digest) };
     let verified: Verified;
     try {
       if (frame.type === "public") {
-        verified = verifyPublicMessage(frame.signature, frame.from, frame.text, sender.peer);
+        verified = verifyPublicMessage(
+          frame.signature,
+          frame.from,
+          frame.text,
+          sender.peer,
+          options,
+        );
       } else {
         const me = this.#directory.me;
         const other = frame.from === me.name ? frame.to : frame.from;
@@ -46,12 +67,20 @@ export class Inbox {
         if (counterpart.kind !== "ok") {
           return [`warning: ${what} is not shown: ${keyProblem(counterpart, other)}`];
         }
-        verified = openPrivateMessage(frame.payload, frame, sender.peer, me, counterpart.peer);
+        verified = openPrivateMessage(
+          frame.payload,
+          frame,
+          sender.peer,
+          me,
+          counterpart.peer,
+          options,
+        );
       }
     } catch (error) {
       if (!(error instanceof VerificationError)) throw error;
       return [`warning: ${what} failed verification (${error.message}); not shown`];
     }
+    if (!options.signatureAlreadyVerified) await this.#cache.add(digest);
     const shownAs = this.#seen.get(verified.mid);
     if (shownAs !== undefined) {
       return [

@@ -85,6 +85,13 @@ Deno.test("an altered private envelope or public text in chat.db is a warning, n
       "@sam meet at noon",
       "pay sam 10 dollars",
     ]);
+    // sam reads them once, so the client remembers them as verified...
+    const before = await chatSession(dir, server.port, ["/login sam"]);
+    assert.deepEqual(withoutTimes(before.stdout).slice(1), [
+      "erik: @sam meet at noon",
+      "erik: pay sam 10 dollars",
+    ]);
+    // ...and that record must not vouch for altered bytes.
     tamper(dir, (db) => {
       const privateId = messageId(db, "recipient_id IS NOT NULL");
       const body = JSON.parse(

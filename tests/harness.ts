@@ -115,9 +115,12 @@ export class LineReader {
   async waitFor(match: string | RegExp, from = 0, timeoutMs = WAIT_MS): Promise<string> {
     const test = (line: string) => typeof match === "string" ? line === match : match.test(line);
     const deadline = Date.now() + timeoutMs;
+    let next = from;
     for (;;) {
-      const found = this.lines.slice(from).find(test);
-      if (found !== undefined) return found;
+      // Test each line once: outputs of 100,000 lines are waited on too.
+      for (; next < this.lines.length; next++) {
+        if (test(this.lines[next])) return this.lines[next];
+      }
       if (this.#ended) throw new Error(`output ended without ${match}:\n${this.text()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${match}:\n${this.text()}`);
