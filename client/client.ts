@@ -31,6 +31,8 @@ import type { Ui } from "./tui.ts";
 
 /** At end of input, how long to wait for replies to what was sent. */
 export const DRAIN_TIMEOUT_MS = 10_000;
+/** A logged-in client pings this often, well inside the server's idle timeout (15 min). */
+export const KEEPALIVE_MS = 60_000;
 
 export const CLIENT_HELP = [
   "commands:",
@@ -72,6 +74,7 @@ export class ChatClient {
   /** The session being entered: history for it arrives before it is live. */
   #entering: Session | null = null;
   #nextId = 1;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
   /** Ids of key fetches in flight. */
   readonly #keyFetches = new Set<number>();
   readonly #outstanding = new Set<Promise<unknown>>();
@@ -110,6 +113,7 @@ export class ChatClient {
 
   /** End of input or /exit: wait (bounded) for replies, log out, close. */
   async finish(): Promise<void> {
+    clearInterval(this.#keepalive);
     await this.#settle();
     await this.#session?.inbox.flush();
     const connection = this.#connection;
@@ -293,6 +297,10 @@ export class ChatClient {
     this.#connection = connection;
     this.#session = session;
     this.#options.ui.setUser(name);
+    this.#keepalive = setInterval(
+      () => connection.request({ type: "ping", id: this.#nextId++ }),
+      KEEPALIVE_MS,
+    );
     await anonymous?.close(true);
     return true;
   }
@@ -335,11 +343,17 @@ export class ChatClient {
       credentials,
       (frame, connection) => this.#show(frame, connection),
       (connection, reason) => {
-        if (reason !== null && connection === this.#connection) {
-          this.#lost = reason;
-          this.#enqueue(() => [`error: disconnected: ${reason}`]);
-          this.#onLost();
+        if (reason === null || connection !== this.#connection) return;
+        if (this.#session === null) {
+          // The anonymous connection carries nothing; /register and /login
+          // open their own. The server may close it (login timeout).
+          this.#connection = null;
+          return;
         }
+        clearInterval(this.#keepalive);
+        this.#lost = reason;
+        this.#enqueue(() => [`error: disconnected: ${reason}`]);
+        this.#onLost();
       },
     );
   }
@@ -349,6 +363,7 @@ export class ChatClient {
       case "hello":
       case "history_end":
       case "keys":
+      case "pong":
         return;
       case "ok": {
         const accepted = this.#entering?.connection === connection

@@ -18,6 +18,7 @@ export const REPLIES: Record<ErrorCode, string> = {
   too_long: "error: message too long",
   malformed: "error: the server could not read a request",
   unsupported_version: "error: the server speaks another protocol version",
+  rate_limited: "error: too many attempts from this address; try again in a minute",
 };
 
 export const REGISTRATION_SUCCEEDED = "Registration Succeeded";

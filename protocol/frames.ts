@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   "too_long",
   "malformed",
   "unsupported_version",
+  "rate_limited",
 ] as const;
 export type ErrorCode = typeof ERROR_CODES[number];
 
@@ -36,6 +37,7 @@ export type ClientFrame =
   | { type: "login"; id: number; name: string }
   | { type: "users"; id: number }
   | { type: "keys"; id: number; name: string }
+  | { type: "ping"; id: number }
   | { type: "public"; id: number; text: string; signature: string }
   | { type: "private"; id: number; to: string; payload: string }
   | { type: "exit" };
@@ -93,7 +95,8 @@ export type ServerFrame =
   | KeysReply
   | PublicMessage
   | PrivateMessage
-  | { type: "history_end"; re: number };
+  | { type: "history_end"; re: number }
+  | { type: "pong"; re: number };
 
 /** A frame that cannot be accepted; `code` is what the server answers. */
 export class ProtocolError extends Error {
@@ -139,7 +142,8 @@ export function decodeClientFrame(line: Uint8Array): ClientFrame {
     case "keys":
       return { type: object.type, id: requestId(object.id), name: userName(object.name) };
     case "users":
-      return { type: "users", id: requestId(object.id) };
+    case "ping":
+      return { type: object.type, id: requestId(object.id) };
     case "public":
       return {
         type: "public",
@@ -221,7 +225,8 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
         payload: payload(object.payload),
       };
     case "history_end":
-      return { type: "history_end", re: requestId(object.re) };
+    case "pong":
+      return { type: object.type, re: requestId(object.re) };
     default:
       throw new ProtocolError("malformed", "unknown frame type");
   }

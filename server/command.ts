@@ -11,7 +11,9 @@ import { ChatStore } from "../db/store.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
+import { Admission } from "./admission.ts";
 import { Hub } from "./hub.ts";
+import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
 import { createListener, formatAddress, listen, type SocketConnection } from "./listener.ts";
 import { EventLog } from "./log.ts";
 import { type ServerContext, Session } from "./session.ts";
@@ -27,6 +29,9 @@ Options:
   --dir DIR         data directory holding serverkeys/ and chat.db (default .)
   -h, --help        show this help
 
+Limits (each: a clear reply or a closed connection and a log line):
+${limitsHelp()}
+
 Reads serverkeys/server.key, server.crt and ca.crt (made by "chat ca init"),
 keeps users and messages in chat.db, prints "listening on HOST:PORT" when
 ready and one line per connection, login, logout and refusal. Stops on
@@ -38,11 +43,19 @@ Example:
   listening on 127.0.0.1:41234
 `;
 
+function limitsHelp(): string {
+  return Object.entries(LIMIT_FLAGS).map(([flag, { key, scale, help }]) => {
+    const value = DEFAULT_LIMITS[key] / scale;
+    return `  --${flag} N`.padEnd(22) + `${help} (default ${value})`;
+  }).join("\n");
+}
+
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs(args, {
     port: { type: "string", short: "p" },
     host: { type: "string" },
     dir: { type: "string" },
+    ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((flag) => [flag, { type: "string" }])),
   }, 1);
   if (values.help) {
     console.log(HELP);
@@ -53,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const port = parsePort(positionals[0] ?? values.port ?? String(DEFAULT_PORT));
   const host = values.host ?? DEFAULT_HOST;
+  const limits = parseLimits(values as Record<string, unknown>);
   const paths = dataPaths(values.dir ?? ".");
   const hint = 'run "chat ca init" first';
   const material = {
@@ -83,19 +97,24 @@ export async function run(args: string[]): Promise<number> {
     hub: new Hub(),
     ca,
     log,
+    limits,
+    admission: new Admission(limits),
     clock: () => (lastTime = Math.max(lastTime, Date.now())),
   };
   const open = new Set<SocketConnection>();
-  const server = createListener(material, (connection) => {
-    open.add(connection);
-    log.event(`connection from ${connection.address}`);
-    const session = new Session(connection, context);
-    connection.start((line) => session.receive(line), () => session.settled(), (reason) => {
-      open.delete(connection);
-      session.end();
-      log.event(`disconnected ${connection.address}: ${reason}`);
-    });
-  }, (address, error) => log.event(`tls handshake failed from ${address}: ${error.message}`));
+  const server = createListener(material, limits, context.admission, {
+    connection(connection) {
+      open.add(connection);
+      log.event(`connection from ${connection.address}`);
+      const session = new Session(connection, context);
+      connection.start((line) => session.receive(line), () => session.settled(), (reason) => {
+        open.delete(connection);
+        session.end();
+        log.event(`disconnected ${connection.address}: ${reason}`);
+      });
+    },
+    log: (text) => log.event(text),
+  });
 
   let bound;
   try {
@@ -115,6 +134,20 @@ export async function run(args: string[]): Promise<number> {
   store.close();
   log.event("stopped");
   return 0;
+}
+
+/** The limits, with each flag given on the command line in its unit. */
+function parseLimits(values: Record<string, unknown>): ServerLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [flag, { key, scale }] of Object.entries(LIMIT_FLAGS)) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    if (typeof text !== "string" || !/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
+      throw new UsageError(`invalid --${flag} "${String(text)}": expected a positive number`);
+    }
+    limits[key] = Math.round(Number(text) * scale);
+  }
+  return limits;
 }
 
 function stopSignal(): Promise<string> {

@@ -8,12 +8,21 @@
  * handshake and may only register or log in (and is refused); a client
  * certificate that the TLS layer verified is handed to the session, which
  * checks it again before taking an identity from it.
+ *
+ * The limits of server/limits.ts that concern sockets are enforced here:
+ * connections are counted before the handshake starts, the handshake and the
+ * time to log in are bounded, a logged-in connection that stays silent is
+ * closed, requests beyond the rate are delayed (reading pauses), and a
+ * reader that lets too much output pile up is dropped.
  */
 
+import type net from "node:net";
 import tls from "node:tls";
 import { setImmediate } from "node:timers";
 import { FrameTooLargeError, LineDecoder } from "../protocol/line_decoder.ts";
 import { encodeFrame } from "../protocol/frames.ts";
+import type { Admission } from "./admission.ts";
+import { type ServerLimits, TokenBucket } from "./limits.ts";
 import type { Connection } from "./session.ts";
 
 export interface TlsMaterial {
@@ -25,11 +34,27 @@ export interface TlsMaterial {
   ca: string;
 }
 
+/** One admitted TCP connection, from before its handshake to its close. */
+interface Admitted {
+  ip: string;
+  loggedIn: boolean;
+}
+
+export interface ListenerEvents {
+  /** A TLS connection is established. */
+  connection(connection: SocketConnection): void;
+  /** Something to log: refusals, failed handshakes. */
+  log(text: string): void;
+}
+
 export function createListener(
   material: TlsMaterial,
-  onConnection: (connection: SocketConnection) => void,
-  onTlsError: (address: string, error: Error) => void,
+  limits: ServerLimits,
+  admission: Admission,
+  events: ListenerEvents,
 ): tls.Server {
+  // Raw sockets by "ip:port", to find the admission record of a TLS socket.
+  const admitted = new Map<string, Admitted>();
   const server = tls.createServer({
     key: material.key,
     cert: material.certificate,
@@ -38,11 +63,38 @@ export function createListener(
     // Clients without a certificate must still reach the anonymous state.
     rejectUnauthorized: false,
     minVersion: "TLSv1.3",
+    handshakeTimeout: limits.handshakeTimeoutMs,
     // We end our side ourselves, once the replies to what was read are sent.
     allowHalfOpen: true,
-  }, (socket) => onConnection(new SocketConnection(socket)));
+  }, (socket) => {
+    const record = admitted.get(formatAddress(socket.remoteAddress, socket.remotePort));
+    if (record === undefined) {
+      socket.destroy();
+      return;
+    }
+    events.connection(new SocketConnection(socket, record, limits, admission, events.log));
+  });
+  server.on("connection", (raw: net.Socket) => {
+    const ip = raw.remoteAddress ?? "?";
+    const address = formatAddress(ip, raw.remotePort);
+    const refusal = admission.admit(ip);
+    if (refusal !== null) {
+      events.log(`refused connection from ${address}: ${refusal}`);
+      raw.destroy();
+      return;
+    }
+    const record: Admitted = { ip, loggedIn: false };
+    admitted.set(address, record);
+    raw.once("close", () => {
+      admitted.delete(address);
+      admission.release(ip, record.loggedIn);
+    });
+  });
   server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
-    onTlsError(formatAddress(socket.remoteAddress, socket.remotePort), error);
+    events.log(
+      `tls handshake failed from ${formatAddress(socket.remoteAddress, socket.remotePort)}: ` +
+        error.message,
+    );
     socket.destroy();
   });
   return server;
@@ -68,22 +120,44 @@ export function listen(server: tls.Server, host: string, port: number): Promise<
 }
 
 /**
- * A TLS socket as a `Connection`: incoming data split into frames, outgoing
- * lines coalesced into one write per turn of the event loop (Deno's node:tls
- * pays per write, not per byte).
+ * A TLS socket as a `Connection`: incoming data split into frames and paced
+ * to the request rate, outgoing lines coalesced into one write per turn of
+ * the event loop (Deno's node:tls pays per write, not per byte).
  */
 export class SocketConnection implements Connection {
   readonly address: string;
   readonly verifiedCertificate: Uint8Array | null;
   readonly certificateProblem: string | null;
   readonly #socket: tls.TLSSocket;
+  readonly #record: Admitted;
+  readonly #limits: ServerLimits;
+  readonly #admission: Admission;
+  readonly #log: (text: string) => void;
   readonly #decoder = new LineDecoder();
+  readonly #rate: TokenBucket;
+  /** Frames read but not yet handed on, while the rate holds them back. */
+  #inbox: Uint8Array[] = [];
+  #paced = false;
+  #onLine: (line: Uint8Array) => void = () => {};
   #outgoing: string[] = [];
+  #outgoingBytes = 0;
   #flushScheduled = false;
   #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(socket: tls.TLSSocket) {
+  constructor(
+    socket: tls.TLSSocket,
+    record: Admitted,
+    limits: ServerLimits,
+    admission: Admission,
+    log: (text: string) => void,
+  ) {
     this.#socket = socket;
+    this.#record = record;
+    this.#limits = limits;
+    this.#admission = admission;
+    this.#log = log;
+    this.#rate = new TokenBucket(limits.requestsPerSecond / 1000, limits.requestBurst);
     this.address = formatAddress(socket.remoteAddress, socket.remotePort);
     const presented = socket.getPeerCertificate(true);
     const der = presented?.raw ? new Uint8Array(presented.raw) : null;
@@ -91,6 +165,10 @@ export class SocketConnection implements Connection {
     this.certificateProblem = der !== null && socket.authorized !== true
       ? `certificate not verified by TLS (${socket.authorizationError ?? "unknown reason"})`
       : null;
+  }
+
+  get ip(): string {
+    return this.#record.ip;
   }
 
   /**
@@ -103,14 +181,18 @@ export class SocketConnection implements Connection {
     settled: () => Promise<void>,
     onClose: (reason: string) => void,
   ): void {
+    this.#onLine = onLine;
     let ended = false;
     const finish = (reason: string) => {
       if (ended) return;
       ended = true;
       this.#closed = true;
+      clearTimeout(this.#timer);
       onClose(reason);
     };
+    this.#expireIn(this.#limits.loginTimeoutMs, "did not log in in time");
     this.#socket.on("data", (chunk: Uint8Array) => {
+      if (this.#record.loggedIn) this.#expireIn(this.#limits.idleTimeoutMs, "idle too long");
       let lines: Uint8Array[];
       try {
         lines = this.#decoder.push(chunk);
@@ -121,7 +203,8 @@ export class SocketConnection implements Connection {
         finish("frame too large");
         return;
       }
-      for (const line of lines) onLine(line);
+      this.#inbox.push(...lines);
+      this.#pump();
     });
     this.#socket.on("error", (error: Error) => {
       finish(`socket error: ${error.message}`);
@@ -133,9 +216,22 @@ export class SocketConnection implements Connection {
     });
   }
 
+  /** The session logged in: idle time now counts instead of time to log in. */
+  loggedIn(): void {
+    if (this.#record.loggedIn) return;
+    this.#record.loggedIn = true;
+    this.#admission.loggedIn();
+    this.#expireIn(this.#limits.idleTimeoutMs, "idle too long");
+  }
+
   sendLine(line: string): void {
     if (this.#closed) return;
     this.#outgoing.push(line);
+    this.#outgoingBytes += line.length;
+    if (this.#outgoingBytes + this.#socket.writableLength > this.#limits.maxQueuedBytes) {
+      this.#drop("reader too slow: output queue over the limit");
+      return;
+    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -156,22 +252,50 @@ export class SocketConnection implements Connection {
     });
   }
 
-  /** Bytes written but not yet taken by the kernel. */
-  get queuedBytes(): number {
-    return this.#socket.writableLength;
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#flush();
     this.#closed = true;
+    clearTimeout(this.#timer);
     this.#socket.end();
   }
 
   /** Drops the connection at once, without flushing. */
   destroy(): void {
     this.#closed = true;
+    clearTimeout(this.#timer);
     this.#socket.destroy();
+  }
+
+  /** Hands queued frames on at the allowed rate; pauses reading while over it. */
+  #pump(): void {
+    if (this.#paced) return;
+    while (this.#inbox.length > 0 && !this.#closed) {
+      const wait = this.#rate.take();
+      if (wait > 0) {
+        this.#paced = true;
+        this.#socket.pause();
+        setTimeout(() => {
+          this.#paced = false;
+          if (this.#closed) return;
+          this.#socket.resume();
+          this.#pump();
+        }, wait);
+        return;
+      }
+      this.#onLine(this.#inbox.shift()!);
+    }
+  }
+
+  #expireIn(ms: number, reason: string): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#drop(reason), ms);
+  }
+
+  #drop(reason: string): void {
+    if (this.#closed) return;
+    this.#log(`closed connection ${this.address}: ${reason}`);
+    this.destroy();
   }
 
   #flush(): void {
@@ -179,6 +303,7 @@ export class SocketConnection implements Connection {
     if (this.#outgoing.length === 0 || this.#socket.destroyed) return;
     const data = this.#outgoing.length === 1 ? this.#outgoing[0] : this.#outgoing.join("");
     this.#outgoing = [];
+    this.#outgoingBytes = 0;
     this.#socket.write(data);
   }
 }

@@ -32,6 +32,8 @@ import { fromBase64Url, toBase64Url } from "../protocol/base64url.ts";
 import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
+import type { Admission } from "./admission.ts";
+import type { ServerLimits } from "./limits.ts";
 
 /** History rows sent between two waits for the socket to drain. */
 export const HISTORY_PAGE_ROWS = 500;
@@ -44,6 +46,10 @@ export interface Connection {
   readonly verifiedCertificate: Uint8Array | null;
   /** Why the TLS layer did not verify a certificate the peer presented, if it did. */
   readonly certificateProblem: string | null;
+  /** The peer's IP address, for per-address limits. */
+  readonly ip: string;
+  /** Called once the session is logged in (limits change: idle time, not time to log in). */
+  loggedIn(): void;
   sendLine(line: string): void;
   /** Resolves once queued output has gone to the socket. */
   drained(): Promise<void>;
@@ -55,6 +61,8 @@ export interface ServerContext {
   hub: Hub;
   ca: Certificate;
   log: EventLog;
+  limits: ServerLimits;
+  admission: Admission;
   /** Milliseconds since the epoch; messages get non-decreasing times. */
   clock: () => number;
 }
@@ -67,6 +75,7 @@ export class Session implements Member {
   #identity: Promise<ClientIdentity | string> | null = null;
   /** Live lines held back while history is still being sent. */
   #held: string[] | null = null;
+  #heldBytes = 0;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(readonly connection: Connection, readonly context: ServerContext) {}
@@ -101,8 +110,14 @@ export class Session implements Member {
 
   /** Hub delivery: held back while history is being replayed. */
   sendLine(line: string): void {
-    if (this.#held !== null) this.#held.push(line);
-    else this.connection.sendLine(line);
+    if (this.#held === null) return this.connection.sendLine(line);
+    this.#held.push(line);
+    this.#heldBytes += line.length;
+    // A reader that cannot take its history cannot hold back live messages forever.
+    if (this.#heldBytes > this.context.limits.maxQueuedBytes) {
+      this.#held = [];
+      this.#refuse("reader too slow: live messages piled up behind the history");
+    }
   }
 
   async #handleLine(line: Uint8Array): Promise<void> {
@@ -150,6 +165,8 @@ export class Session implements Member {
       case "login":
         if (member) return this.#error(frame.id, "not_available");
         return await this.#login(frame.id, frame.name);
+      case "ping":
+        return this.#send({ type: "pong", re: frame.id });
       case "users":
         if (!member) return this.#error(frame.id, "not_available");
         return this.#send({ type: "users", re: frame.id, names: this.context.hub.names() });
@@ -181,8 +198,19 @@ export class Session implements Member {
     }
   }
 
+  /** Counts a login or registration attempt against the address's budget. */
+  #allowAttempt(re: number, what: string, name: string): boolean {
+    if (this.context.admission.attempt(this.connection.ip)) return true;
+    this.context.log.event(
+      `refused ${what} of ${quote(name)} from ${this.connection.address}: too many attempts`,
+    );
+    this.#error(re, "rate_limited");
+    return false;
+  }
+
   async #register(frame: RegisterRequest): Promise<void> {
     const { id: re, name } = frame;
+    if (!this.#allowAttempt(re, "registration", name)) return;
     const identity = await this.#verifiedIdentity();
     if (typeof identity === "string" || identity.name !== name) {
       const reason = typeof identity === "string" ? identity : "certificate names another user";
@@ -205,6 +233,7 @@ export class Session implements Member {
   }
 
   async #login(re: number, name: string): Promise<void> {
+    if (!this.#allowAttempt(re, "login", name)) return;
     const identity = await this.#verifiedIdentity();
     const user = this.context.store.findUser(name);
     let reason: string | null = null;
@@ -238,6 +267,7 @@ export class Session implements Member {
     }
     this.#state = "busy";
     this.#held = [];
+    this.connection.loggedIn();
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
     this.#send({ type: "ok", re, status });
     const { store } = this.context;
@@ -252,8 +282,9 @@ export class Session implements Member {
       if ((this.#state as State) === "closed") return;
     }
     this.#send({ type: "history_end", re });
-    const held = this.#held;
+    const held = this.#held ?? [];
     this.#held = null;
+    this.#heldBytes = 0;
     for (const line of held) this.connection.sendLine(line);
     if (this.#state === "busy") this.#state = "member";
   }

@@ -9,7 +9,9 @@ import {
 import { generateKeyPair } from "../pki/keys.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
+import { Admission } from "./admission.ts";
 import { Hub } from "./hub.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import { EventLog } from "./log.ts";
 import { type Connection, HISTORY_PAGE_ROWS, type ServerContext, Session } from "./session.ts";
 
@@ -26,7 +28,9 @@ function register(id: number, name: string): ClientFrame {
 
 class FakeConnection implements Connection {
   readonly sent: ServerFrame[] = [];
+  readonly ip = "127.0.0.1";
   closed = false;
+  loggedIn(): void {}
   constructor(
     readonly verifiedCertificate: Uint8Array | null,
     readonly address = "127.0.0.1:1",
@@ -53,6 +57,8 @@ async function setup() {
     hub: new Hub(),
     ca: certificate,
     log: new EventLog((line) => logs.push(line)),
+    limits: DEFAULT_LIMITS,
+    admission: new Admission(DEFAULT_LIMITS),
     clock: () => time++,
   };
   const certificateFor = async (name: string) => {
