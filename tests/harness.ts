@@ -152,8 +152,10 @@ export class ServerProcess {
     this.port = port;
   }
 
-  static async start(dir: string, port = 0): Promise<ServerProcess> {
-    const child = chatCommand("server", [String(port), "--host", "127.0.0.1"], dir).spawn();
+  /** Starts `chat server` on a free port (or `port`), with extra flags such as limits. */
+  static async start(dir: string, flags: string[] = [], port = 0): Promise<ServerProcess> {
+    const child = chatCommand("server", [String(port), "--host", "127.0.0.1", ...flags], dir)
+      .spawn();
     const log = new LineReader(child.stdout);
     const errors = new LineReader(child.stderr);
     try {

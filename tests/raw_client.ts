@@ -49,7 +49,15 @@ export class RawClient {
     });
     try {
       while (this.#frames.length === 0) {
-        const n = await Promise.race([this.#conn.read(this.#buffer), timeout]);
+        let n: number | null;
+        try {
+          n = await Promise.race([this.#conn.read(this.#buffer), timeout]);
+        } catch (error) {
+          // A server that drops a connection need not say goodbye in TLS.
+          if (error instanceof Deno.errors.UnexpectedEof) return null;
+          if (error instanceof Deno.errors.ConnectionReset) return null;
+          throw error;
+        }
         if (n === null) return null;
         for (const line of this.#decoder.push(this.#buffer.subarray(0, n))) {
           this.#frames.push(decodeServerFrame(line));
