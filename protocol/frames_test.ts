@@ -114,3 +114,10 @@ Deno.test("a message of 2000 characters counts code points, not UTF-16 units", (
   );
   assert.equal(frame.type, "public");
 });
+
+Deno.test("decodeServerFrame() reads a time of -0 as 0, so frames survive a round trip", () => {
+  const frame = decodeServerFrame(
+    bytes('{"type":"public","id":1,"time":-0,"from":"sam","text":"x","signature":"s"}'),
+  );
+  assert.ok(frame.type === "public" && Object.is(frame.time, 0));
+});
