@@ -289,7 +289,9 @@ export class ChatClient {
     this.#entering = null;
     await inbox.flush();
     if (reply?.type !== "history_end") {
-      if (reply === null) this.#print("error: the server closed the connection");
+      if (reply === null) {
+        this.#print(`error: ${connection.endReason ?? "the server closed the connection"}`);
+      }
       await connection.close();
       return false;
     }

@@ -44,6 +44,7 @@ export class ServerConnection {
   readonly #pending = new Map<number, (reply: Reply) => void>();
   readonly #done: Promise<void>;
   #closing = false;
+  #endReason: string | null = null;
   #writing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -52,9 +53,13 @@ export class ServerConnection {
     onEnd: (connection: ServerConnection, reason: string | null) => void,
   ) {
     this.#conn = conn;
+    const end = (reason: string) => {
+      this.#endReason = reason;
+      onEnd(this, this.#closing ? null : reason);
+    };
     this.#done = this.#read(onFrame).then(
-      () => onEnd(this, this.#closing ? null : "the server closed the connection"),
-      (error) => onEnd(this, this.#closing ? null : describe(error)),
+      () => end("the server closed the connection"),
+      (error) => end(describe(error)),
     ).finally(() => {
       for (const resolve of this.#pending.values()) resolve(null);
       this.#pending.clear();
@@ -114,8 +119,9 @@ export class ServerConnection {
     });
   }
 
-  get pendingRequests(): number {
-    return this.#pending.size;
+  /** Why the connection ended, once it has. */
+  get endReason(): string | null {
+    return this.#endReason;
   }
 
   /** Says goodbye and closes; resolves when the read loop has ended. */

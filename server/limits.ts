@@ -30,7 +30,9 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 10_000,
   maxConnectionsPerAddress: 256,
-  maxAnonymous: 1_000,
+  // Room for thousands of idle sockets from many addresses while a real user logs in;
+  // the handshake and login timeouts free them.
+  maxAnonymous: 5_000,
   // Generous for a TLS 1.3 handshake (one round trip), short for a slowloris.
   handshakeTimeoutMs: 10_000,
   // A person at the prompt types /register or /login well within this.
