@@ -4,7 +4,8 @@
  * a temporary file and renamed, so a crash never leaves half a file.
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { assertNoSymlinkBelow } from "../cli/files.ts";
 import { isValidName } from "../protocol/names.ts";
 
 const PINS_FILE = "peers.json";
@@ -43,6 +44,7 @@ export class PinStore {
 
   async #load(): Promise<Map<string, string>> {
     if (this.#pins !== null) return this.#pins;
+    assertNoSymlinkBelow(dirname(this.#folder), this.#path);
     let text: string;
     try {
       const info = await Deno.stat(this.#path);

@@ -14,7 +14,8 @@
  * become paths.
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { assertNoSymlinkBelow } from "../cli/files.ts";
 import { Decrypter, Encrypter } from "age-encryption";
 import { isValidName } from "../protocol/names.ts";
 import type { Credentials } from "./connection.ts";
@@ -47,6 +48,7 @@ export class KeyStore {
   }
 
   async caCertificate(): Promise<string> {
+    assertNoSymlinkBelow(this.dir, this.caCertificatePath);
     return await Deno.readTextFile(this.caCertificatePath);
   }
 
@@ -87,6 +89,7 @@ export class KeyStore {
       (b) => b.toString(16).padStart(2, "0"),
     ).join("");
     const staging = join(this.dir, `.pending-${name}-${random}`);
+    assertNoSymlinkBelow(this.dir, staging);
     await Deno.mkdir(staging, { mode: 0o700 });
     try {
       await writeNew(join(staging, CERTIFICATE_FILE), credentials.certificate, 0o644);
@@ -129,7 +132,9 @@ export class KeyStore {
 
   #userFolder(name: string): string {
     if (!isValidName(name)) throw new CredentialsError("invalid user name");
-    return join(this.dir, name);
+    const folder = join(this.dir, name);
+    assertNoSymlinkBelow(this.dir, folder);
+    return folder;
   }
 }
 
@@ -145,6 +150,7 @@ function splitKeyFile(text: string): { key: string; encryptionKey: string } {
 }
 
 async function readSmallBytes(path: string): Promise<Uint8Array | null> {
+  assertNoSymlinkBelow(dirname(dirname(path)), path);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });

@@ -13,7 +13,8 @@
 
 import { Buffer } from "node:buffer";
 import nodeCrypto from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { assertNoSymlinkBelow } from "../cli/files.ts";
 
 const CACHE_FILE = "verified";
 const DIGEST_BYTES = 16;
@@ -68,6 +69,7 @@ export class VerifiedCache {
 
   async #load(): Promise<Set<string>> {
     if (this.#known !== null) return this.#known;
+    assertNoSymlinkBelow(dirname(dirname(this.#path)), this.#path);
     const known = new Set<string>();
     try {
       const hex = Buffer.from(await Deno.readFile(this.#path)).toString("hex");

@@ -6,7 +6,7 @@
 
 import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
-import { readTextFile } from "../cli/files.ts";
+import { isSymlink, readTextFile } from "../cli/files.ts";
 import { ChatStore } from "../db/store.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
@@ -83,6 +83,13 @@ export async function run(args: string[]): Promise<number> {
     });
   }
 
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    // SQLite would follow a link and write wherever it points.
+    const path = paths.database + suffix;
+    if (isSymlink(path)) {
+      throw new CliError(`"${path}" is a symbolic link; refusing to open it`);
+    }
+  }
   let store: ChatStore;
   try {
     store = ChatStore.open(paths.database);

@@ -1,0 +1,101 @@
+/**
+ * The programs touch no file but chat.db, clientkeys/ and serverkeys/ (and
+ * the TTP's ttpkeys/): Deno's permission flags of each task refuse anything
+ * else, and a symbolic link planted inside a key folder does not lead out of
+ * it, though Deno's flags would let it (they check the path as written).
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chatSession, makeDataDir, runChat, ServerProcess, taskFlags } from "./harness.ts";
+
+Deno.test("each task's flags allow only its own folders", () => {
+  const flag = (task: "ca" | "server" | "client", name: string) =>
+    taskFlags(task).find((f) => f.startsWith(`--allow-${name}=`))?.split("=")[1].split(",") ?? [];
+  const database = ["chat.db", "chat.db-wal", "chat.db-shm", "chat.db-journal"];
+  assert.deepEqual(flag("server", "read"), ["serverkeys", ...database]);
+  assert.deepEqual(flag("server", "write"), database);
+  assert.deepEqual(flag("client", "read"), ["clientkeys"]);
+  assert.deepEqual(flag("client", "write"), ["clientkeys"]);
+  assert.deepEqual(flag("ca", "read"), ["ttpkeys", "serverkeys", "clientkeys"]);
+  for (const task of ["ca", "server", "client"] as const) {
+    const flags = taskFlags(task);
+    assert.ok(!flags.includes("-A") && !flags.includes("--allow-all"), task);
+    assert.ok(
+      !flags.some((f) => /^--allow-(read|write|env|ffi|sys)$/.test(f)),
+      `${task}: ${flags}`,
+    );
+    assert.ok(!flags.some((f) => f.startsWith("--allow-ffi") || f.startsWith("--allow-sys")), task);
+  }
+  assert.ok(!taskFlags("server").some((f) => f.startsWith("--allow-run")));
+});
+
+Deno.test("a symlink planted in clientkeys/ does not let the client read or write outside", async () => {
+  const dir = await makeDataDir();
+  const outside = await Deno.makeTempDir({ prefix: "chat-outside-" });
+  const server = await ServerProcess.start(dir);
+  try {
+    // The user's folder is a link to somewhere else.
+    await Deno.symlink(outside, join(dir, "clientkeys", "mallory"));
+    const out = await chatSession(dir, server.port, ["/register mallory"]);
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /"clientkeys\/mallory" is a symbolic link; refusing to follow it/);
+    assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing was written outside");
+
+    // A key file that is a link to a file outside is not read either.
+    await chatSession(dir, server.port, ["/register sam"]);
+    const secret = join(outside, "secret.pem");
+    await Deno.writeTextFile(secret, "-----BEGIN PRIVATE KEY-----\nnot yours\n");
+    await Deno.remove(join(dir, "clientkeys", "sam", "key.pem"));
+    await Deno.symlink(secret, join(dir, "clientkeys", "sam", "key.pem"));
+    const login = await chatSession(dir, server.port, ["/login sam"]);
+    assert.notEqual(login.code, 0);
+    assert.match(login.stderr, /key\.pem" is a symbolic link/);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a symlink in serverkeys/ or as chat.db stops the server before it reads or writes", async () => {
+  const dir = await makeDataDir();
+  const outside = await Deno.makeTempDir({ prefix: "chat-outside-" });
+  await Deno.symlink(join(outside, "chat.db"), join(dir, "chat.db"));
+  const linkedDb = await runChat("server", ["0"], dir);
+  assert.equal(linkedDb.code, 1);
+  assert.match(linkedDb.stderr, /"chat\.db" is a symbolic link; refusing to open it/);
+  assert.deepEqual([...Deno.readDirSync(outside)], []);
+  await Deno.remove(join(dir, "chat.db"));
+
+  await Deno.rename(join(dir, "serverkeys", "server.key"), join(outside, "server.key"));
+  await Deno.symlink(join(outside, "server.key"), join(dir, "serverkeys", "server.key"));
+  const linkedKey = await runChat("server", ["0"], dir);
+  assert.equal(linkedKey.code, 1);
+  assert.match(linkedKey.stderr, /server\.key" is a symbolic link/);
+});
+
+Deno.test("the client cannot write outside clientkeys/ even if its code tried (NotCapable)", async () => {
+  // The client task's flags, on a script that tries; proves the flags, not our code.
+  const dir = await makeDataDir();
+  const probe = join(dir, "probe.ts");
+  await Deno.writeTextFile(
+    probe,
+    `for (const path of ["chat.db", "ttpkeys/ca.key", "serverkeys/x", "../escape"]) {
+      try { Deno.writeTextFileSync(path, "x"); console.log("WROTE " + path); }
+      catch (e) { console.log(e.name + " " + path); }
+    }
+    try { Deno.readTextFileSync("ttpkeys/ca.key"); console.log("READ ttpkeys/ca.key"); }
+    catch (e) { console.log(e.name + " read ttpkeys/ca.key"); }`,
+  );
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...taskFlags("client"), probe],
+    cwd: dir,
+  }).output();
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  assert.deepEqual(lines, [
+    "NotCapable chat.db",
+    "NotCapable ttpkeys/ca.key",
+    "NotCapable serverkeys/x",
+    "NotCapable ../escape",
+    "NotCapable read ttpkeys/ca.key",
+  ]);
+});
