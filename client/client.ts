@@ -231,18 +231,24 @@ export class ChatClient {
     };
     await this.#enter("register", name, credentials, accepted);
     if (!committed) await staged.abandon();
+    else await this.#options.store.removeStaged(name);
   }
 
   async #login(name: string, password: string | undefined): Promise<void> {
-    let credentials: Credentials;
+    const store = this.#options.store;
+    let credentials: Credentials & { staged?: string };
     try {
-      credentials = await this.#options.store.load(name, password);
+      credentials = await store.load(name, password);
     } catch (error) {
       if (!(error instanceof CredentialsError)) throw error;
       await this.#reply(REPLIES.invalid_credentials);
       return;
     }
-    await this.#enter("login", name, credentials);
+    // Keys of a registration the server accepted but this client did not
+    // finish (it was killed) become the user's keys once they log in.
+    const staged = credentials.staged;
+    const adopt = staged === undefined ? undefined : () => store.adopt(name, staged);
+    if (await this.#enter("login", name, credentials, adopt)) await store.removeStaged(name);
   }
 
   /**

@@ -52,9 +52,49 @@ export class KeyStore {
     return await Deno.readTextFile(this.caCertificatePath);
   }
 
-  /** Loads a user's certificate and key, decrypting it with `password`. */
-  async load(name: string, password?: string): Promise<Credentials> {
+  /**
+   * Loads a user's certificate and keys, decrypting them with `password`.
+   * Without a `NAME/` folder, the newest staged registration of that name is
+   * tried (`staged` says where): a client killed after the server accepted
+   * its registration but before it moved the keys into place left them there.
+   */
+  async load(name: string, password?: string): Promise<Credentials & { staged?: string }> {
     const folder = this.#userFolder(name);
+    if (!(await exists(folder))) {
+      const staged = (await this.#staged(name))[0];
+      if (staged === undefined) throw new CredentialsError("no keys for this user");
+      return { ...(await this.#loadFrom(staged, password)), staged };
+    }
+    return await this.#loadFrom(folder, password);
+  }
+
+  /** Makes a staged registration, which the server has accepted, the user's keys. */
+  async adopt(name: string, staged: string): Promise<void> {
+    const folder = this.#userFolder(name);
+    if (!(await exists(folder))) await Deno.rename(staged, folder);
+  }
+
+  /** Removes the staged registrations of `name` left by clients that did not finish. */
+  async removeStaged(name: string): Promise<void> {
+    for (const staged of await this.#staged(name)) {
+      await Deno.remove(staged, { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** Staging folders of `name`, newest first. */
+  async #staged(name: string): Promise<string[]> {
+    this.#userFolder(name); // validates the name
+    const pattern = new RegExp(`^\\.pending-${name}-[0-9a-f]{12}$`);
+    const found: Array<{ path: string; time: number }> = [];
+    for await (const entry of Deno.readDir(this.dir)) {
+      if (!entry.isDirectory || !pattern.test(entry.name)) continue;
+      const path = join(this.dir, entry.name);
+      found.push({ path, time: (await Deno.lstat(path)).mtime?.getTime() ?? 0 });
+    }
+    return found.sort((a, b) => b.time - a.time).map((f) => f.path);
+  }
+
+  async #loadFrom(folder: string, password?: string): Promise<Credentials> {
     const certificate = await readSmall(join(folder, CERTIFICATE_FILE));
     if (certificate === null) throw new CredentialsError("no keys for this user");
     const sealed = await readSmallBytes(join(folder, SEALED_KEY_FILE));
