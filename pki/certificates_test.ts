@@ -109,3 +109,17 @@ Deno.test("verifyClientCertificate() refuses another CA's and a server certifica
     /too large/,
   );
 });
+
+Deno.test("verifyClientCertificate() refuses an X.509 v1 certificate signed by the CA", async () => {
+  const read = (file: string) => Deno.readTextFile(new URL(`./testdata/${file}`, import.meta.url));
+  const ca = new x509.X509Certificate(await read("v1_ca.crt"));
+  const v1 = new x509.X509Certificate(await read("v1_client.crt"));
+  assert.ok(
+    await v1.verify({ publicKey: ca.publicKey, signatureOnly: true }),
+    "really signed by it",
+  );
+  await assert.rejects(
+    verifyClientCertificate(new Uint8Array(v1.rawData), ca),
+    /not X\.509 v3/,
+  );
+});

@@ -221,3 +221,80 @@ Deno.test("the server answers a frame before hello, or an unknown version, by cl
     await server.stop();
   }
 });
+
+/** Runs openssl; these tests need it to make what our own code refuses to make. */
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("openssl", { args, cwd: dir }).output();
+  if (code !== 0) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
+}
+
+const hasOpenssl = (() => {
+  try {
+    return new Deno.Command("openssl", { args: ["version"] }).outputSync().code === 0;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "X.509 v1 certificates are refused, CA-signed or self-signed, with their key or another",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = await makeDataDir();
+    const server = await ServerProcess.start(dir);
+    try {
+      await chatSession(dir, server.port, ["/register sam"]);
+      const work = await Deno.makeTempDir({ prefix: "chat-v1-" });
+      await openssl(work, "genpkey", "-algorithm", "ed25519", "-out", "v1.key");
+      await openssl(work, "genpkey", "-algorithm", "ed25519", "-out", "other.key");
+      await openssl(work, "req", "-new", "-key", "v1.key", "-subj", "/CN=sam", "-out", "v1.csr");
+      // Without -extfile, openssl x509 -req issues version 1 certificates.
+      const ca = ["-CA", join(dir, "ttpkeys", "ca.crt"), "-CAkey", join(dir, "ttpkeys", "ca.key")];
+      await openssl(work, "x509", "-req", "-in", "v1.csr", ...ca, "-days", "30", "-out", "ca.crt");
+      await openssl(
+        work,
+        "x509",
+        "-req",
+        "-in",
+        "v1.csr",
+        "-signkey",
+        "v1.key",
+        "-out",
+        "self.crt",
+      );
+      const caPem = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
+      // Deno 2.9.6 skips the handshake signature check for v1 certificates it
+      // does not authorize: whichever layer refuses, none may yield an identity.
+      for (const certificateFile of ["ca.crt", "self.crt"]) {
+        for (const keyFile of ["v1.key", "other.key"]) {
+          const what = `${certificateFile} with ${keyFile}`;
+          const certificate = await Deno.readTextFile(join(work, certificateFile));
+          let client: RawClient;
+          try {
+            client = await RawClient.connect(server.port, caPem, {
+              certificate,
+              key: await Deno.readTextFile(join(work, keyFile)),
+            });
+            await client.hello();
+          } catch (error) {
+            // Refused in the handshake, for the certificate's version.
+            assert.match(String(error), /UnsupportedCertVersion|certificate/i, what);
+            continue;
+          }
+          try {
+            const login = await client.request({ type: "login", id: 1, name: "sam" });
+            assert.deepEqual(
+              login.at(-1),
+              { type: "error", re: 1, code: "invalid_credentials" },
+              what,
+            );
+          } finally {
+            client.close();
+          }
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});
