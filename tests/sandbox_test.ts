@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, makeDataDir, runChat, ServerProcess, taskFlags } from "./harness.ts";
+import { chatSession, CONFIG, makeDataDir, runChat, ServerProcess, taskFlags } from "./harness.ts";
 
 Deno.test("each task's flags allow only its own folders", () => {
   const flag = (task: "ca" | "server" | "client", name: string) =>
@@ -98,4 +98,43 @@ Deno.test("the client cannot write outside clientkeys/ even if its code tried (N
     "NotCapable ../escape",
     "NotCapable read ttpkeys/ca.key",
   ]);
+});
+
+Deno.test("with the compile task's union of flags, each command narrows to its own files", async () => {
+  const dir = await makeDataDir();
+  const config = JSON.parse(await Deno.readTextFile(CONFIG));
+  const flags = (config.tasks.compile.command as string).split(" ")
+    .filter((flag) => flag.startsWith("--allow-"))
+    .map((flag) => flag.replace("--allow-run=./chat,chat", `--allow-run=${Deno.execPath()}`));
+  const probe = join(dir, "probe.ts");
+  await Deno.writeTextFile(
+    probe,
+    `import { narrowPermissions } from ${
+      JSON.stringify(new URL("../cli/permissions.ts", import.meta.url).href)
+    };
+    narrowPermissions(Deno.args[0]);
+    const results = [];
+    for (const [kind, path] of [["read", "ttpkeys/ca.key"], ["read", "serverkeys/server.key"],
+      ["read", "clientkeys/ca.crt"], ["write", "chat.db"], ["write", "clientkeys/x"],
+      ["write", "ttpkeys/x"], ["write", "serverkeys/x"]]) {
+      const status = await Deno.permissions.query({ name: kind, path });
+      if (status.state === "granted") results.push(kind + " " + path);
+    }
+    console.log(results.join(", "));`,
+  );
+  const allowed = async (command: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, probe, command],
+      cwd: dir,
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  assert.equal(await allowed("server"), "read serverkeys/server.key, write chat.db");
+  assert.equal(await allowed("client"), "read clientkeys/ca.crt, write clientkeys/x");
+  assert.equal(await allowed("ca sign"), "read ttpkeys/ca.key");
+  assert.equal(
+    await allowed("ca init"),
+    "read ttpkeys/ca.key, read serverkeys/server.key, read clientkeys/ca.crt, " +
+      "write clientkeys/x, write ttpkeys/x, write serverkeys/x",
+  );
 });
