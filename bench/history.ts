@@ -21,7 +21,6 @@ import { x509 } from "../pki/x509.ts";
 import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../tests/harness.ts";
 
 const RUNS = 5;
-const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [10_000];
 
 async function ownKeys(dir: string, name: string): Promise<OwnKeys> {
   const credentials = await new KeyStore(join(dir, "clientkeys")).load(name);
@@ -97,27 +96,49 @@ async function timeLogin(dir: string, port: number, count: number): Promise<numb
 const median = (values: number[]) =>
   values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
 
-for (const count of sizes) {
+export interface HistoryTimes {
+  count: number;
+  /** Logins without the client's record of verified messages, ms. */
+  first: number[];
+  /** Logins with it, ms. */
+  later: number[];
+}
+
+/** Times logins of a user whose history holds `count` signed messages. */
+export async function measureHistory(count: number, runs = RUNS): Promise<HistoryTimes> {
   const dir = await prepare(count);
   const server = await ServerProcess.start(dir);
   try {
     // One login first, so that module loading is warm for both series.
     await timeLogin(dir, server.port, count);
     const verified = join(dir, "clientkeys", "bob", "verified");
+    const times: HistoryTimes = { count, first: [], later: [] };
     for (const kind of ["first", "later"] as const) {
-      const times: number[] = [];
-      for (let run = 0; run < RUNS; run++) {
+      for (let run = 0; run < runs; run++) {
         if (kind === "first") await Deno.remove(verified);
-        times.push(await timeLogin(dir, server.port, count));
+        times[kind].push(await timeLogin(dir, server.port, count));
       }
-      console.log(
-        `history of ${count} signed messages (half private), ${kind} login: ` +
-          `median ${median(times).toFixed(0)} ms over ${RUNS} ` +
-          `(min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)})`,
-      );
     }
+    return times;
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+if (import.meta.main) {
+  const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [10_000];
+  for (const count of sizes) {
+    const times = await measureHistory(count);
+    for (const kind of ["first", "later"] as const) {
+      const values = times[kind];
+      console.log(
+        `history of ${count} signed messages (half private), ${kind} login: ` +
+          `median ${median(values).toFixed(0)} ms over ${values.length} ` +
+          `(min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)})`,
+      );
+    }
+  }
+}
+
+export { median };

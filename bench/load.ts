@@ -1,0 +1,284 @@
+/**
+ * The load generator: one scenario against one running system, as its own
+ * process (bench/run.ts starts it). Prints its results as JSON rows on
+ * stdout. Server CPU comes from /proc/PID/stat over the measured phase only;
+ * the generator's own CPU is reported too, since on two cores it can be the
+ * bottleneck.
+ *
+ *   deno run ... bench/load.ts '{"scenario":"fanout","system":"chat",...}'
+ */
+
+import { loadAuthority } from "../pki/authority.ts";
+import { dataPaths } from "../pki/paths.ts";
+import { cpuMs, rssKiB } from "./proc.ts";
+import {
+  type BenchConnection,
+  chatConnect,
+  type ChatUser,
+  ircConnect,
+  makeChatUser,
+  type SystemName,
+  type Target,
+} from "./systems.ts";
+
+export interface LoadRequest {
+  scenario: "fanout" | "paced" | "pairs" | "logins" | "idle";
+  system: SystemName;
+  port: number;
+  serverPid: number;
+  /** chat's data directory (its CA certifies the bench users). */
+  dir: string;
+  caCertificate: string;
+  receivers?: number;
+  messages?: number;
+  rate?: number;
+  pairs?: number;
+  logins?: number;
+  concurrency?: number;
+  connections?: number;
+}
+
+export interface Row {
+  scenario: string;
+  system: SystemName;
+  metric: string;
+  value: number;
+  unit: string;
+}
+
+const WAIT_MS = 300_000;
+const SETUP_CONCURRENCY = 25;
+
+const request: LoadRequest = JSON.parse(Deno.args[0]);
+const target: Target = {
+  system: request.system,
+  port: request.port,
+  caCertificate: request.caCertificate,
+  authority: request.system === "chat" ? await loadAuthority(dataPaths(request.dir)) : undefined,
+};
+const rows: Row[] = [];
+const row = (scenario: string, metric: string, value: number, unit: string) =>
+  rows.push({ scenario, system: request.system, metric, value, unit });
+
+/** Text of about 100 bytes that carries its send time (performance.now(), ms). */
+function messageText(i: number): string {
+  const head = `t=${performance.now().toFixed(3)} n=${i} `;
+  return head + "x".repeat(Math.max(0, 100 - head.length));
+}
+
+function sendTime(line: string): number {
+  const at = line.indexOf("t=");
+  return Number(line.slice(at + 2, line.indexOf(" ", at)));
+}
+
+const users = new Map<string, ChatUser>();
+
+/** Connects (and for chat registers) `names`, a few at a time. */
+async function connectAll(names: string[], join = true): Promise<BenchConnection[]> {
+  const out: BenchConnection[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const i = next++;
+      out[i] = await connect(names[i], "register", join);
+    }
+  };
+  await Promise.all(Array.from({ length: SETUP_CONCURRENCY }, worker));
+  return out;
+}
+
+async function connect(
+  name: string,
+  kind: "register" | "login",
+  join: boolean,
+): Promise<BenchConnection> {
+  if (target.system === "inspircd") return await ircConnect(target, name, join);
+  let user = users.get(name);
+  if (user === undefined) {
+    user = await makeChatUser(name, target.authority!);
+    users.set(name, user);
+  }
+  return await chatConnect(target, user, kind);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Resolves when `done()` holds, checked at each delivery; fails after WAIT_MS. */
+function until(done: () => boolean, hook: (check: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timed out waiting for deliveries")), WAIT_MS);
+    hook(() => {
+      if (done()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+/** Measures `phase`: wall time, server CPU and our own CPU over it. */
+async function measured(phase: () => Promise<void>) {
+  const server0 = cpuMs(request.serverPid);
+  const self0 = cpuMs("self");
+  const start = performance.now();
+  await phase();
+  const wallMs = performance.now() - start;
+  return {
+    wallMs,
+    serverCpuMs: cpuMs(request.serverPid) - server0,
+    selfCpuMs: cpuMs("self") - self0,
+  };
+}
+
+async function fanout(scenario: string, receiverCount: number, messages: number, rate?: number) {
+  const receivers = await connectAll(Array.from({ length: receiverCount }, (_, i) => `r${i}`));
+  const [sender] = await connectAll(["sender"]);
+  let delivered = 0;
+  const expected = receiverCount * messages;
+  const latencies: number[] = [];
+  let check = () => {};
+  for (const receiver of receivers) {
+    receiver.onMessage = (line) => {
+      delivered++;
+      if (rate !== undefined) latencies.push(performance.now() - sendTime(line));
+      check();
+    };
+  }
+  const all = until(() => delivered >= expected, (c) => check = c);
+  const result = await measured(async () => {
+    const start = performance.now();
+    for (let i = 0; i < messages; i++) {
+      if (rate !== undefined) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      sender.sendPublic(messageText(i));
+      if (rate !== undefined || i % 50 === 49) await sender.flushed();
+    }
+    await sender.flushed();
+    await all;
+  });
+  if (rate === undefined) {
+    row(scenario, "deliveries per second", expected / (result.wallMs / 1000), "1/s");
+    row(scenario, "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
+  } else {
+    latencies.sort((a, b) => a - b);
+    row(scenario, "latency p50", percentile(latencies, 50), "ms");
+    row(scenario, "latency p99", percentile(latencies, 99), "ms");
+    row(scenario, "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
+  }
+  row(scenario, "generator CPU share", (100 * result.selfCpuMs) / result.wallMs, "% of a core");
+  for (const c of [...receivers, sender]) c.close();
+}
+
+async function pairs(pairCount: number, messages: number) {
+  const names = Array.from({ length: pairCount * 2 }, (_, i) => `p${i}`);
+  const connections = await connectAll(names, false);
+  if (target.system === "chat") {
+    // The bench knows every user's keys; a real client would fetch and pin them.
+    for (let i = 0; i < connections.length; i++) {
+      const partner = users.get(names[i ^ 1])!;
+      (connections[i] as unknown as { addPeer(user: ChatUser): void }).addPeer(partner);
+    }
+  }
+  let delivered = 0;
+  const expected = pairCount * messages;
+  let check = () => {};
+  for (let i = 1; i < connections.length; i += 2) {
+    connections[i].onMessage = () => {
+      delivered++;
+      check();
+    };
+  }
+  const all = until(() => delivered >= expected, (c) => check = c);
+  const result = await measured(async () => {
+    await Promise.all(Array.from({ length: pairCount }, async (_, p) => {
+      const sender = connections[2 * p];
+      const to = names[2 * p + 1];
+      for (let i = 0; i < messages; i++) {
+        sender.sendPrivate(to, messageText(i));
+        if (i % 50 === 49) await sender.flushed();
+      }
+      await sender.flushed();
+    }));
+    await all;
+  });
+  row("private pairs", "deliveries per second", expected / (result.wallMs / 1000), "1/s");
+  row("private pairs", "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
+  row(
+    "private pairs",
+    "generator CPU share",
+    (100 * result.selfCpuMs) / result.wallMs,
+    "% of a core",
+  );
+  for (const c of connections) c.close();
+}
+
+async function logins(total: number, concurrency: number) {
+  const names = Array.from({ length: total }, (_, i) => `l${i}`);
+  if (target.system === "chat") {
+    // Registered beforehand (not measured), then logged out.
+    for (const c of await connectAll(names, false)) c.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const latencies: number[] = [];
+  let next = 0;
+  const result = await measured(async () => {
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const name = names[next++];
+        const start = performance.now();
+        const connection = await connect(name, "login", false);
+        latencies.push(performance.now() - start);
+        connection.close();
+      }
+    }));
+  });
+  latencies.sort((a, b) => a - b);
+  row("login storm", "logins per second", total / (result.wallMs / 1000), "1/s");
+  row("login storm", "login latency p99", percentile(latencies, 99), "ms");
+  row("login storm", "server CPU per login", result.serverCpuMs / total, "ms");
+  row(
+    "login storm",
+    "generator CPU share",
+    (100 * result.selfCpuMs) / result.wallMs,
+    "% of a core",
+  );
+}
+
+async function idle(count: number) {
+  const before = rssKiB(request.serverPid);
+  const connections = await connectAll(Array.from({ length: count }, (_, i) => `i${i}`), false);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const after = rssKiB(request.serverPid);
+  row("idle", "server memory per connection", (after - before) / count, "KiB");
+  for (const c of connections) c.close();
+}
+
+switch (request.scenario) {
+  case "fanout":
+    await fanout("fan-out burst", request.receivers!, request.messages!);
+    break;
+  case "paced":
+    await fanout(
+      `fan-out paced ${request.rate}/s`,
+      request.receivers!,
+      request.messages!,
+      request.rate,
+    );
+    break;
+  case "pairs":
+    await pairs(request.pairs!, request.messages!);
+    break;
+  case "logins":
+    await logins(request.logins!, request.concurrency!);
+    break;
+  case "idle":
+    await idle(request.connections!);
+    break;
+}
+console.log(JSON.stringify(rows));
+Deno.exit(0);
