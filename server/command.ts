@@ -12,6 +12,7 @@ import { dataPaths } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { Admission } from "./admission.ts";
+import { Committer } from "./committer.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
 import { createListener, formatAddress, listen, type SocketConnection } from "./listener.ts";
@@ -101,6 +102,7 @@ export async function run(args: string[]): Promise<number> {
   let lastTime = 0;
   const context: ServerContext = {
     store,
+    committer: new Committer(store),
     hub: new Hub(),
     ca,
     log,
@@ -137,6 +139,7 @@ export async function run(args: string[]): Promise<number> {
   const signal = await stopSignal();
   log.event(`stopping on ${signal}`);
   server.close();
+  context.committer.flush();
   for (const connection of open) connection.destroy();
   store.close();
   log.event("stopped");

@@ -46,7 +46,7 @@ export class Hub {
    * for a public message, sender and recipient for a private one. The
    * sender's copy carries `re`, the id of its request, as the acknowledgement.
    */
-  deliver(message: StoredMessage, sender: Member, re: number): void {
+  deliver(message: StoredMessage, sender: Member | null, re: number): void {
     const frame = messageFrame(message);
     const line = JSON.stringify(frame) + "\n";
     const echo = JSON.stringify({ ...frame, re }) + "\n";
@@ -56,7 +56,7 @@ export class Hub {
       }
       return;
     }
-    sender.sendLine(echo);
+    sender?.sendLine(echo);
     const recipient = this.#online.get(message.to);
     if (recipient !== undefined && recipient !== sender) recipient.sendLine(line);
   }

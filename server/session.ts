@@ -33,6 +33,7 @@ import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
 import type { Admission } from "./admission.ts";
+import type { Committer } from "./committer.ts";
 import type { ServerLimits } from "./limits.ts";
 
 /** History rows sent between two waits for the socket to drain. */
@@ -58,6 +59,7 @@ export interface Connection {
 
 export interface ServerContext {
   store: ChatStore;
+  committer: Committer;
   hub: Hub;
   ca: Certificate;
   log: EventLog;
@@ -77,6 +79,8 @@ export class Session implements Member {
   #held: string[] | null = null;
   #heldBytes = 0;
   #queue: Promise<void> = Promise.resolve();
+  /** Settles when this session's last message is committed and delivered. */
+  #posted: Promise<void> = Promise.resolve();
 
   constructor(readonly connection: Connection, readonly context: ServerContext) {}
 
@@ -94,9 +98,10 @@ export class Session implements Member {
     });
   }
 
-  /** A promise that settles when every frame received so far is handled. */
-  settled(): Promise<void> {
-    return this.#queue;
+  /** A promise that settles when every frame received so far is handled (messages delivered). */
+  async settled(): Promise<void> {
+    await this.#queue;
+    await this.#posted;
   }
 
   /** The connection is gone: leave the hub. Idempotent. */
@@ -155,6 +160,9 @@ export class Session implements Member {
   }
 
   async #dispatch(frame: ClientFrame): Promise<void> {
+    // Replies keep the order of requests: an answer waits for the echoes of
+    // the messages sent before it (they wait for their group commit).
+    if (frame.type !== "public" && frame.type !== "private") await this.#posted;
     const member = this.#state === "member";
     switch (frame.type) {
       case "hello":
@@ -289,16 +297,28 @@ export class Session implements Member {
     if (this.#state === "busy") this.#state = "member";
   }
 
-  /** Commits, then delivers: the sender's echo is the acknowledgement. */
+  /** Commits (with others, server/committer.ts), then delivers: the echo is the acknowledgement. */
   #post(re: number, recipient: StoredUser | null, body: string, signature: string | null): void {
-    const message = this.context.store.appendMessage(
-      this.#user!,
-      recipient,
-      body,
-      signature,
-      this.context.clock(),
-    );
-    this.context.hub.deliver(message, this, re);
+    this.#posted = new Promise((resolve) => {
+      this.context.committer.add({
+        sender: this.#user!,
+        recipient,
+        body,
+        signature,
+        time: this.context.clock(),
+      }, (stored) => {
+        if (stored instanceof Error) {
+          this.context.log.event(`cannot store a message: ${stored.message}`);
+          this.connection.close();
+        } else if (this.#state !== "closed") {
+          this.context.hub.deliver(stored, this, re);
+        } else {
+          // The sender left before the commit: the others still get it.
+          this.context.hub.deliver(stored, null, re);
+        }
+        resolve();
+      });
+    });
   }
 
   #verifiedIdentity(): Promise<ClientIdentity | string> {

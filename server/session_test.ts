@@ -10,6 +10,7 @@ import { generateKeyPair } from "../pki/keys.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { Admission } from "./admission.ts";
+import { Committer } from "./committer.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { EventLog } from "./log.ts";
@@ -52,8 +53,10 @@ async function setup() {
   const ca: Authority = { certificate, privateKey: keys.privateKey };
   const logs: string[] = [];
   let time = 1_000;
+  const store = ChatStore.open(":memory:");
   const context: ServerContext = {
-    store: ChatStore.open(":memory:"),
+    store,
+    committer: new Committer(store),
     hub: new Hub(),
     ca: certificate,
     log: new EventLog((line) => logs.push(line)),

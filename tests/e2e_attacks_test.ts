@@ -150,7 +150,7 @@ Deno.test("a message the server delivers twice is shown once, then flagged as a 
 
 Deno.test("keys the server swaps for a known peer are refused for sending and flagged on receipt", async () => {
   const dir = await makeDataDir();
-  const server = await ServerProcess.start(dir);
+  let server = await ServerProcess.start(dir);
   const sam = new ClientProcess(dir, server.port);
   try {
     await chatSession(dir, server.port, ["/register erik", "hello from the real erik"]);
@@ -166,8 +166,11 @@ Deno.test("keys the server swaps for a known peer are refused for sending and fl
         "UPDATE users SET certificate = ?, encryption_key = ?, key_binding = ? WHERE name = 'erik'",
       ).run(fake.certificate, fake.encryptionKey, fake.binding);
     });
-    // A new session of sam's fetches the keys again.
+    // A new session of sam's fetches the keys again, from a server that
+    // reads them afresh (it caches user records it has read).
     await sam.end();
+    await server.stop();
+    server = await ServerProcess.start(dir);
     const client = new ClientProcess(dir, server.port);
     try {
       // erik's message in the history is now checked against the swapped keys.
