@@ -28,6 +28,14 @@ export interface BenchConnection {
   onMessage: (line: string) => void;
   sendPublic(text: string): void;
   sendPrivate(to: string, text: string): void;
+  /**
+   * The bytes `sendPublic`/`sendPrivate` would write, made ahead of a timed
+   * phase so that signing and sealing do not slow the generator during it.
+   */
+  preparePublic(text: string): string;
+  preparePrivate(to: string, text: string): string;
+  /** Writes what `prepare...` made. */
+  sendPrepared(frame: string): void;
   /** Resolves when what was sent has been written to the socket. */
   flushed(): Promise<void>;
   close(): void;
@@ -171,17 +179,25 @@ class ChatConnection implements BenchConnection {
   }
 
   sendPublic(text: string): void {
-    const signature = signPublicMessage(this.user.own, text);
-    this.transport.write(
-      JSON.stringify({ type: "public", id: this.#nextId++, text, signature }) + "\n",
-    );
+    this.transport.write(this.preparePublic(text));
   }
 
   sendPrivate(to: string, text: string): void {
+    this.transport.write(this.preparePrivate(to, text));
+  }
+
+  preparePublic(text: string): string {
+    const signature = signPublicMessage(this.user.own, text);
+    return JSON.stringify({ type: "public", id: this.#nextId++, text, signature }) + "\n";
+  }
+
+  preparePrivate(to: string, text: string): string {
     const payload = sealPrivateMessage(this.user.own, this.#peers.get(to)!, text);
-    this.transport.write(
-      JSON.stringify({ type: "private", id: this.#nextId++, to, payload }) + "\n",
-    );
+    return JSON.stringify({ type: "private", id: this.#nextId++, to, payload }) + "\n";
+  }
+
+  sendPrepared(frame: string): void {
+    this.transport.write(frame);
   }
 
   flushed(): Promise<void> {
@@ -241,11 +257,23 @@ class IrcConnection implements BenchConnection {
   }
 
   sendPublic(text: string): void {
-    this.transport.write(`PRIVMSG #bench :${text}\r\n`);
+    this.transport.write(this.preparePublic(text));
   }
 
   sendPrivate(to: string, text: string): void {
-    this.transport.write(`PRIVMSG ${to} :${text}\r\n`);
+    this.transport.write(this.preparePrivate(to, text));
+  }
+
+  preparePublic(text: string): string {
+    return `PRIVMSG #bench :${text}\r\n`;
+  }
+
+  preparePrivate(to: string, text: string): string {
+    return `PRIVMSG ${to} :${text}\r\n`;
+  }
+
+  sendPrepared(frame: string): void {
+    this.transport.write(frame);
   }
 
   flushed(): Promise<void> {
