@@ -12,11 +12,12 @@ import { dataPaths } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { Admission } from "./admission.ts";
+import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
 import { createListener, formatAddress, listen, type SocketConnection } from "./listener.ts";
-import { EventLog } from "./log.ts";
+import { EventLog, flushLog } from "./log.ts";
 import { type ServerContext, Session } from "./session.ts";
 
 export const HELP = `chat server: the chat server (TLS with client certificates, state in chat.db)
@@ -102,9 +103,9 @@ export async function run(args: string[]): Promise<number> {
   let lastTime = 0;
   const context: ServerContext = {
     store,
+    certificates: new CertificateCache(ca),
     committer: new Committer(store),
     hub: new Hub(),
-    ca,
     log,
     limits,
     admission: new Admission(limits),
@@ -143,6 +144,7 @@ export async function run(args: string[]): Promise<number> {
   for (const connection of open) connection.destroy();
   store.close();
   log.event("stopped");
+  flushLog();
   return 0;
 }
 

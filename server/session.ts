@@ -11,12 +11,7 @@
  * unauthorized socket never yields an identity.
  */
 
-import {
-  type Certificate,
-  CertificateError,
-  type ClientIdentity,
-  verifyClientCertificate,
-} from "../pki/certificates.ts";
+import { CertificateError, type ClientIdentity } from "../pki/certificates.ts";
 import type { ChatStore, StoredUser } from "../db/store.ts";
 import { equalBytes } from "../pki/keys.ts";
 import {
@@ -34,6 +29,7 @@ import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
 import type { Admission } from "./admission.ts";
 import type { Committer } from "./committer.ts";
+import type { CertificateCache } from "./certificate_cache.ts";
 import type { ServerLimits } from "./limits.ts";
 
 /** History rows sent between two waits for the socket to drain. */
@@ -59,9 +55,10 @@ export interface Connection {
 
 export interface ServerContext {
   store: ChatStore;
+  /** Verifies client certificates against the CA, remembering the ones it accepted. */
+  certificates: CertificateCache;
   committer: Committer;
   hub: Hub;
-  ca: Certificate;
   log: EventLog;
   limits: ServerLimits;
   admission: Admission;
@@ -332,7 +329,7 @@ export class Session implements Member {
       return this.connection.certificateProblem ?? "no client certificate";
     }
     try {
-      return await verifyClientCertificate(der, this.context.ca);
+      return await this.context.certificates.verify(der);
     } catch (error) {
       if (error instanceof CertificateError) return error.message;
       throw error;

@@ -10,6 +10,7 @@ import { generateKeyPair } from "../pki/keys.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { Admission } from "./admission.ts";
+import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
@@ -56,9 +57,9 @@ async function setup() {
   const store = ChatStore.open(":memory:");
   const context: ServerContext = {
     store,
+    certificates: new CertificateCache(certificate),
     committer: new Committer(store),
     hub: new Hub(),
-    ca: certificate,
     log: new EventLog((line) => logs.push(line)),
     limits: DEFAULT_LIMITS,
     admission: new Admission(DEFAULT_LIMITS),

@@ -1,0 +1,54 @@
+/**
+ * Client certificates this server has verified, by the SHA-256 of their
+ * DER: a user who logs in again presents the same certificate, and parsing
+ * and checking it (asn1js and a signature) was a large part of a login's CPU.
+ * A cached certificate is still checked against the clock, and only what the
+ * full check accepted is cached; refusals are checked afresh every time.
+ */
+
+import nodeCrypto from "node:crypto";
+import {
+  type Certificate,
+  type ClientIdentity,
+  verifyClientCertificate,
+} from "../pki/certificates.ts";
+import { x509 } from "../pki/x509.ts";
+
+/** Entries kept; past this the cache starts over (it is only a cache). */
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  identity: ClientIdentity;
+  notBefore: number;
+  notAfter: number;
+}
+
+export class CertificateCache {
+  readonly #ca: Certificate;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(ca: Certificate) {
+    this.#ca = ca;
+  }
+
+  /** As verifyClientCertificate(); throws CertificateError for a refusal. */
+  async verify(der: Uint8Array, now = new Date()): Promise<ClientIdentity> {
+    const key = nodeCrypto.createHash("sha256").update(der).digest("base64");
+    const entry = this.#entries.get(key);
+    if (
+      entry !== undefined && now.getTime() >= entry.notBefore && now.getTime() <= entry.notAfter
+    ) {
+      return entry.identity;
+    }
+    // Not cached, or out of its validity now: the full check says why.
+    const identity = await verifyClientCertificate(der, this.#ca, now);
+    const certificate = new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
+    this.#entries.set(key, {
+      identity,
+      notBefore: certificate.notBefore.getTime(),
+      notAfter: certificate.notAfter.getTime(),
+    });
+    return identity;
+  }
+}
