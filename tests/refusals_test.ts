@@ -172,6 +172,8 @@ Deno.test("the server refuses every forged identity and logs each refusal", asyn
       asErik.close();
     }
 
+    // The last refusal (as erik) is logged soon after its reply: wait for it.
+    await server.log.waitFor(/refused login of "erik"/);
     const refusals = server.log.lines.filter((line) =>
       /refused (login|registration) of/.test(line)
     );
