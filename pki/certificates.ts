@@ -8,6 +8,7 @@
  */
 
 import { isIP } from "node:net";
+import { MAX_CERTIFICATE_BYTES } from "../protocol/limits.ts";
 import { isValidName } from "../protocol/names.ts";
 import { exportPublicKeyDer, generateKeyPair, KEY_ALGORITHM, SIGNING_ALGORITHM } from "./keys.ts";
 import { x509 } from "./x509.ts";
@@ -28,7 +29,7 @@ export const LEAF_VALIDITY_DAYS = 825;
 /** Leaves are back-dated a little so a peer's slow clock does not reject them. */
 const CLOCK_SKEW_MS = 60 * 60 * 1000;
 /** A request or certificate larger than this is not ours: refuse before parsing. */
-export const MAX_CERTIFICATE_BYTES = 16 * 1024;
+export { MAX_CERTIFICATE_BYTES };
 
 const CA_NAME = "CN=chat root CA";
 const SERVER_NAME = "CN=chat server";
