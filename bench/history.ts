@@ -15,25 +15,14 @@ import { join } from "node:path";
 import { ChatStore } from "../db/store.ts";
 import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
 import { OwnKeys, Peer } from "../e2e/keys.ts";
-import { encryptionPublicKey } from "../client/peers.ts";
+import { ownKeys } from "../client/peers.ts";
 import { KeyStore } from "../client/store.ts";
-import { x509 } from "../pki/x509.ts";
 import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../tests/harness.ts";
 
 const RUNS = 5;
 
-async function ownKeys(dir: string, name: string): Promise<OwnKeys> {
-  const credentials = await new KeyStore(join(dir, "clientkeys")).load(name);
-  const certificate = new x509.X509Certificate(credentials.certificate);
-  return new OwnKeys(
-    {
-      name,
-      identity: new Uint8Array(certificate.publicKey.rawData),
-      encryption: encryptionPublicKey(credentials.encryptionKey),
-    },
-    credentials.key,
-    credentials.encryptionKey,
-  );
+async function keysOf(dir: string, name: string): Promise<OwnKeys> {
+  return ownKeys(name, await new KeyStore(join(dir, "clientkeys")).load(name));
 }
 
 /** A data directory where bob's history holds `count` signed messages. */
@@ -46,8 +35,8 @@ async function prepare(count: number): Promise<string> {
   } finally {
     await server.stop();
   }
-  const alice = await ownKeys(dir, "alice");
-  const bob = await ownKeys(dir, "bob");
+  const alice = await keysOf(dir, "alice");
+  const bob = await keysOf(dir, "bob");
   const store = ChatStore.open(join(dir, "chat.db"));
   try {
     const aliceUser = store.findUser("alice")!;

@@ -7,7 +7,7 @@
  * goes through one display queue, where messages wait for their checks.
  */
 
-import { bindEncryptionKey, fingerprint, OwnKeys } from "../e2e/keys.ts";
+import { bindEncryptionKey, fingerprint } from "../e2e/keys.ts";
 import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
 import type { Certificate } from "../pki/certificates.ts";
 import { x509 } from "../pki/x509.ts";
@@ -21,7 +21,7 @@ import {
   ServerConnection,
 } from "./connection.ts";
 import { Inbox, keyProblem } from "./inbox.ts";
-import { encryptionPublicKey, PeerDirectory } from "./peers.ts";
+import { ownKeys, PeerDirectory } from "./peers.ts";
 import { PinStore } from "./pins.ts";
 import { VerifiedCache } from "./verified_cache.ts";
 import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
@@ -410,18 +410,4 @@ export class ChatClient {
   #print(line: string): void {
     this.#options.ui.print(neutralise(line));
   }
-}
-
-/** The user's own keys from their credentials; the certificate gives the identity key. */
-function ownKeys(name: string, credentials: Credentials): OwnKeys {
-  const certificate = new x509.X509Certificate(credentials.certificate);
-  return new OwnKeys(
-    {
-      name,
-      identity: new Uint8Array(certificate.publicKey.rawData),
-      encryption: encryptionPublicKey(credentials.encryptionKey),
-    },
-    credentials.key,
-    credentials.encryptionKey,
-  );
 }

@@ -13,7 +13,8 @@ import {
 } from "../pki/certificates.ts";
 import { fromBase64Url } from "../protocol/base64url.ts";
 import type { KeysReply } from "../protocol/frames.ts";
-import { fingerprint, type OwnKeys, Peer, verifyEncryptionKeyBinding } from "../e2e/keys.ts";
+import { fingerprint, OwnKeys, Peer, verifyEncryptionKeyBinding } from "../e2e/keys.ts";
+import { x509 } from "../pki/x509.ts";
 import type { PinStore } from "./pins.ts";
 
 export type PeerLookup =
@@ -120,4 +121,21 @@ async function checkKeys(reply: KeysReply, name: string, ca: Certificate) {
 export function encryptionPublicKey(privatePem: string): Uint8Array {
   const key = nodeCrypto.createPublicKey(privatePem);
   return new Uint8Array(key.export({ format: "der", type: "spki" }) as Buffer);
+}
+
+/** The user's own keys from their credentials; the certificate gives the identity key. */
+export function ownKeys(
+  name: string,
+  credentials: { certificate: string; key: string; encryptionKey: string },
+): OwnKeys {
+  const certificate = new x509.X509Certificate(credentials.certificate);
+  return new OwnKeys(
+    {
+      name,
+      identity: new Uint8Array(certificate.publicKey.rawData),
+      encryption: encryptionPublicKey(credentials.encryptionKey),
+    },
+    credentials.key,
+    credentials.encryptionKey,
+  );
 }

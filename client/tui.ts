@@ -11,6 +11,7 @@
 
 import process from "node:process";
 import readline from "node:readline";
+import { LineBuffer, writeStdout } from "../cli/line_buffer.ts";
 
 export interface Ui {
   /** Input lines, without their line ending; ends at end of input. */
@@ -30,34 +31,8 @@ export function openUi(): Ui {
   return interactive ? new TerminalUi() : new PipeUi();
 }
 
-const encoder = new TextEncoder();
-
-/** Collects the lines printed in one turn of the event loop and writes them together. */
-class LineBuffer {
-  #lines: string[] = [];
-  #scheduled = false;
-
-  constructor(readonly write: (text: string) => void) {}
-
-  push(line: string): void {
-    this.#lines.push(line);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setTimeout(() => this.flush(), 0);
-    }
-  }
-
-  flush(): void {
-    this.#scheduled = false;
-    if (this.#lines.length === 0) return;
-    const text = this.#lines.join("\n") + "\n";
-    this.#lines = [];
-    this.write(text);
-  }
-}
-
 export class PipeUi implements Ui {
-  readonly #output = new LineBuffer((text) => writeAll(encoder.encode(text)));
+  readonly #output = new LineBuffer(writeStdout);
 
   async *lines(): AsyncIterable<string> {
     const decoder = new TextDecoder();
@@ -122,7 +97,7 @@ export class TerminalUi implements Ui {
     // Lines go above the line being typed, which is drawn again below them.
     readline.clearLine(process.stdout, 0);
     readline.cursorTo(process.stdout, 0);
-    writeAll(encoder.encode(text));
+    writeStdout(text);
     this.#rl.prompt(true);
   });
 
@@ -156,9 +131,4 @@ export class TerminalUi implements Ui {
     return `${STYLE.dim}${match[1]}${STYLE.reset} ${STYLE.bold}${match[2]}${STYLE.reset}:` +
       line.slice(match[0].length);
   }
-}
-
-function writeAll(bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.byteLength) offset += Deno.stdout.writeSync(bytes.subarray(offset));
 }

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import nodeCrypto from "node:crypto";
 import {
   openPrivateMessage,
   sealPrivateMessage,
@@ -11,7 +10,7 @@ import { fromBase64Url } from "./encoding.ts";
 import {
   bindEncryptionKey,
   fingerprint,
-  generateEncryptionKeyPair,
+  generateOwnKeys,
   OwnKeys,
   Peer,
   verifyEncryptionKeyBinding,
@@ -102,8 +101,8 @@ Deno.test("open(seal(m)) = m for random texts, both directions and both readers"
   const seed = Number(Deno.env.get("E2E_SEED") ?? Date.now() % 1_000_000);
   let state = seed;
   const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const alice = freshKeys("alice");
-  const bob = freshKeys("bob");
+  const alice = generateOwnKeys("alice");
+  const bob = generateOwnKeys("bob");
   for (let i = 0; i < 300; i++) {
     const length = 1 + Math.floor(random() * 300);
     const text = Array.from(
@@ -130,20 +129,6 @@ Deno.test("open(seal(m)) = m for random texts, both directions and both readers"
     assert.equal(verifyPublicMessage(signature, sender.name, text, senderPeer).text, text, context);
   }
 });
-
-function freshKeys(name: string): OwnKeys {
-  const identity = nodeCrypto.generateKeyPairSync("ed25519");
-  const encryption = generateEncryptionKeyPair();
-  return new OwnKeys(
-    {
-      name,
-      identity: new Uint8Array(identity.publicKey.export({ format: "der", type: "spki" })),
-      encryption: encryption.publicKey,
-    },
-    identity.privateKey.export({ format: "pem", type: "pkcs8" }) as string,
-    encryption.privatePem,
-  );
-}
 
 Deno.test("bindEncryptionKey() matches the vectors; a binding verifies only for its name and keys", () => {
   const alice = own("alice");

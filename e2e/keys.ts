@@ -153,3 +153,23 @@ export function generateEncryptionKeyPair(): { privatePem: string; publicKey: Ui
 function publicKey(spki: Uint8Array): KeyObject {
   return nodeCrypto.createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
 }
+
+/**
+ * Fresh identity and encryption keys for `name`, with no certificate: for
+ * tests and benchmarks (a user's own are made at registration and certified).
+ */
+export function generateOwnKeys(name: string): OwnKeys {
+  const identity = nodeCrypto.generateKeyPairSync("ed25519");
+  const encryption = generateEncryptionKeyPair();
+  return new OwnKeys(
+    {
+      name,
+      identity: new Uint8Array(
+        identity.publicKey.export({ format: "der", type: "spki" }) as Buffer,
+      ),
+      encryption: encryption.publicKey,
+    },
+    identity.privateKey.export({ format: "pem", type: "pkcs8" }) as string,
+    encryption.privatePem,
+  );
+}

@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import nodeCrypto from "node:crypto";
 import { decodeClientFrame, decodeServerFrame, encodeFrame, ProtocolError } from "./frames.ts";
 import type { ClientFrame, ServerFrame } from "./frames.ts";
 import { FrameTooLargeError, LineDecoder } from "./line_decoder.ts";
@@ -19,7 +18,7 @@ import {
   VerificationError,
   verifyPublicMessage,
 } from "../e2e/envelope.ts";
-import { generateEncryptionKeyPair, OwnKeys, Peer } from "../e2e/keys.ts";
+import { generateOwnKeys, Peer } from "../e2e/keys.ts";
 
 const INPUTS = Number(Deno.env.get("FUZZ_INPUTS") ?? 100_000);
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
@@ -38,22 +37,8 @@ function generator(seed: number) {
   return { next, int, pick };
 }
 
-function keys(name: string): OwnKeys {
-  const identity = nodeCrypto.generateKeyPairSync("ed25519");
-  const encryption = generateEncryptionKeyPair();
-  return new OwnKeys(
-    {
-      name,
-      identity: new Uint8Array(identity.publicKey.export({ format: "der", type: "spki" })),
-      encryption: encryption.publicKey,
-    },
-    identity.privateKey.export({ format: "pem", type: "pkcs8" }) as string,
-    encryption.privatePem,
-  );
-}
-
-const alice = keys("alice");
-const bob = keys("bob");
+const alice = generateOwnKeys("alice");
+const bob = generateOwnKeys("bob");
 const envelope = sealPrivateMessage(alice, new Peer(bob.keys), "fuzz me");
 const signature = signPublicMessage(alice, "fuzz me");
 

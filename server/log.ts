@@ -4,38 +4,13 @@
  * are quoted with JSON so a name cannot forge a log line.
  */
 
+import { LineBuffer, writeStdout } from "../cli/line_buffer.ts";
+
 export type LogSink = (line: string) => void;
 
-const encoder = new TextEncoder();
-
-/**
- * Lines logged in one turn of the event loop go out in one write (a login
- * logs four lines; a write each cost about 0.2 ms of a login's CPU).
- */
-class StdoutSink {
-  #lines: string[] = [];
-  #scheduled = false;
-
-  write(line: string): void {
-    this.#lines.push(line);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setTimeout(() => this.flush(), 0);
-    }
-  }
-
-  flush(): void {
-    this.#scheduled = false;
-    if (this.#lines.length === 0) return;
-    const bytes = encoder.encode(this.#lines.join("\n") + "\n");
-    this.#lines = [];
-    let offset = 0;
-    while (offset < bytes.byteLength) offset += Deno.stdout.writeSync(bytes.subarray(offset));
-  }
-}
-
-const stdout = new StdoutSink();
-export const stdoutSink: LogSink = (line) => stdout.write(line);
+/** Log lines of one event-loop turn go out in one write (a login logs four). */
+const stdout = new LineBuffer(writeStdout);
+export const stdoutSink: LogSink = (line) => stdout.push(line);
 
 /** Writes what is waiting (before the process exits). */
 export function flushLog(): void {
