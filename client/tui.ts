@@ -116,8 +116,9 @@ export class TerminalUi implements Ui {
   }
 
   #prompt(): string {
-    const who = this.#user === null ? "not logged in" : this.#user;
-    const text = `[tls ${who}] `;
+    // The link is TLS to a server checked against our CA; logged in, messages
+    // are also end-to-end signed (public) and encrypted (private).
+    const text = this.#user === null ? "[not logged in, tls] " : `[${this.#user}, tls+e2e] `;
     return this.#colour ? `${STYLE.green}${text}${STYLE.reset}` : text;
   }
 
