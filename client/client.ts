@@ -25,12 +25,11 @@ import { ownKeys, PeerDirectory } from "./peers.ts";
 import { PinStore } from "./pins.ts";
 import { VerifiedCache } from "./verified_cache.ts";
 import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
-import { AUTHENTICATION_SUCCEEDED, neutralise, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
+import { Output } from "./output.ts";
+import { AUTHENTICATION_SUCCEEDED, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
 import { CredentialsError, type KeyStore } from "./store.ts";
 import type { Ui } from "./tui.ts";
 
-/** At end of input, how long to wait for replies to what was sent. */
-export const DRAIN_TIMEOUT_MS = 10_000;
 /** A logged-in client pings this often, well inside the server's idle timeout (15 min). */
 export const KEEPALIVE_MS = 60_000;
 
@@ -77,9 +76,8 @@ export class ChatClient {
   #keepalive: ReturnType<typeof setInterval> | undefined;
   /** Ids of key fetches in flight. */
   readonly #keyFetches = new Set<number>();
-  readonly #outstanding = new Set<Promise<unknown>>();
   /** Every output line passes through here, in order. */
-  #display: Promise<void> = Promise.resolve();
+  readonly #output: Output;
   /** Set when the live connection ended without our asking. */
   #lost: string | null = null;
   #onLost!: () => void;
@@ -88,6 +86,7 @@ export class ChatClient {
 
   constructor(options: ClientOptions) {
     this.#options = options;
+    this.#output = new Output(options.ui);
     this.#ca = new x509.X509Certificate(options.caCertificate);
   }
 
@@ -105,7 +104,7 @@ export class ChatClient {
     if (this.#lost !== null) return false;
     const command = parseLine(line);
     if (command.kind === "error") {
-      await this.#reply(command.reply);
+      await this.#output.reply(command.reply);
       return true;
     }
     return await this.#run(command);
@@ -114,7 +113,7 @@ export class ChatClient {
   /** End of input or /exit: wait (bounded) for replies, log out, close. */
   async finish(): Promise<void> {
     clearInterval(this.#keepalive);
-    await this.#settle();
+    await this.#output.settle();
     await this.#session?.inbox.flush();
     const connection = this.#connection;
     this.#connection = null;
@@ -126,15 +125,15 @@ export class ChatClient {
       case "empty":
         return true;
       case "help":
-        await this.#settle();
-        for (const line of CLIENT_HELP) this.#print(line);
+        await this.#output.settle();
+        for (const line of CLIENT_HELP) this.#output.print(line);
         return true;
       case "exit":
         return false;
       case "register":
       case "login":
         if (this.#session !== null) {
-          await this.#reply(REPLIES.not_available);
+          await this.#output.reply(REPLIES.not_available);
           return true;
         }
         if (command.kind === "register") await this.#register(command.name, command.password);
@@ -143,7 +142,7 @@ export class ChatClient {
     }
     const session = this.#session;
     if (session === null) {
-      await this.#reply(REPLIES.not_available);
+      await this.#output.reply(REPLIES.not_available);
       return true;
     }
     switch (command.kind) {
@@ -175,9 +174,11 @@ export class ChatClient {
   /** Encrypts to the recipient's checked, pinned keys, or says why not. */
   async #sendPrivate(session: Session, to: string, text: string): Promise<void> {
     const lookup = await session.directory.lookup(to);
-    if (lookup.kind === "unknown") return await this.#reply(REPLIES.user_not_found);
+    if (lookup.kind === "unknown") return await this.#output.reply(REPLIES.user_not_found);
     if (lookup.kind !== "ok") {
-      return await this.#reply(`warning: message to ${to} not sent: ${keyProblem(lookup, to)}`);
+      return await this.#output.reply(
+        `warning: message to ${to} not sent: ${keyProblem(lookup, to)}`,
+      );
     }
     const payload = sealPrivateMessage(session.directory.me, lookup.peer, text);
     this.#pipeline(session, { type: "private", id: this.#nextId++, to, payload });
@@ -185,21 +186,23 @@ export class ChatClient {
 
   async #showFingerprint(session: Session, name: string | undefined): Promise<void> {
     if (name === undefined) {
-      return await this.#reply(`your fingerprint: ${fingerprint(session.directory.me.keys)}`);
+      return await this.#output.reply(
+        `your fingerprint: ${fingerprint(session.directory.me.keys)}`,
+      );
     }
     const lookup = await session.directory.lookup(name);
     switch (lookup.kind) {
       case "ok":
-        return await this.#reply(`${name}'s fingerprint: ${lookup.fingerprint}`);
+        return await this.#output.reply(`${name}'s fingerprint: ${lookup.fingerprint}`);
       case "changed":
-        return await this.#reply(
+        return await this.#output.reply(
           `warning: ${name}'s fingerprint is now ${lookup.fingerprint}; ` +
             `you trusted ${lookup.pinned}. If ${name} confirms the new one, run /trust ${name}`,
         );
       case "unknown":
-        return await this.#reply(REPLIES.user_not_found);
+        return await this.#output.reply(REPLIES.user_not_found);
       case "invalid":
-        return await this.#reply(
+        return await this.#output.reply(
           `warning: the server's keys for ${name} are not valid (${lookup.reason})`,
         );
     }
@@ -208,10 +211,10 @@ export class ChatClient {
   async #trust(session: Session, name: string): Promise<void> {
     const lookup = await session.directory.trust(name);
     if (lookup.kind === "ok") {
-      return await this.#reply(`${name}'s key is trusted: ${lookup.fingerprint}`);
+      return await this.#output.reply(`${name}'s key is trusted: ${lookup.fingerprint}`);
     }
-    if (lookup.kind === "unknown") return await this.#reply(REPLIES.user_not_found);
-    await this.#reply(`warning: ${keyProblem(lookup, name)}`);
+    if (lookup.kind === "unknown") return await this.#output.reply(REPLIES.user_not_found);
+    await this.#output.reply(`warning: ${keyProblem(lookup, name)}`);
   }
 
   async #register(name: string, password: string | undefined): Promise<void> {
@@ -220,7 +223,7 @@ export class ChatClient {
       credentials = await obtainCredentials(name, this.#options.sign, this.#options.caCertificate);
     } catch (error) {
       if (!(error instanceof RegistrationError)) throw error;
-      await this.#reply(`error: registration failed: ${error.message}`);
+      await this.#output.reply(`error: registration failed: ${error.message}`);
       return;
     }
     const staged = await this.#options.store.stage(name, credentials, password);
@@ -241,7 +244,7 @@ export class ChatClient {
       credentials = await store.load(name, password);
     } catch (error) {
       if (!(error instanceof CredentialsError)) throw error;
-      await this.#reply(REPLIES.invalid_credentials);
+      await this.#output.reply(REPLIES.invalid_credentials);
       return;
     }
     // Keys of a registration the server accepted but this client did not
@@ -266,7 +269,7 @@ export class ChatClient {
       connection = await this.#open(credentials);
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
-      await this.#reply(`error: cannot connect to the server: ${error.message}`);
+      await this.#output.reply(`error: cannot connect to the server: ${error.message}`);
       return false;
     }
     const me = ownKeys(name, credentials);
@@ -291,12 +294,12 @@ export class ChatClient {
       }
       : { type: "login", id, name };
     const reply = await connection.request(request);
-    await this.#display;
+    await this.#output.shown();
     this.#entering = null;
     await inbox.flush();
     if (reply?.type !== "history_end") {
       if (reply === null) {
-        this.#print(`error: ${connection.endReason ?? "the server closed the connection"}`);
+        this.#output.print(`error: ${connection.endReason ?? "the server closed the connection"}`);
       }
       await connection.close();
       return false;
@@ -325,23 +328,7 @@ export class ChatClient {
 
   /** Sends a request without waiting; its reply is awaited before local replies and at the end. */
   #pipeline(session: Session, request: Request): void {
-    const done = session.connection.request(request).then(() => this.#display);
-    this.#outstanding.add(done);
-    done.finally(() => this.#outstanding.delete(done));
-  }
-
-  /** Waits (bounded) until every request sent so far has its reply shown. */
-  async #settle(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise((resolve) => timer = setTimeout(resolve, DRAIN_TIMEOUT_MS));
-    await Promise.race([Promise.all([...this.#outstanding, this.#display]), timeout]);
-    clearTimeout(timer);
-  }
-
-  /** A reply made here, printed after the replies to earlier lines: output follows input order. */
-  async #reply(line: string): Promise<void> {
-    await this.#settle();
-    this.#print(line);
+    this.#output.track(session.connection.request(request));
   }
 
   #open(credentials: Credentials | null): Promise<ServerConnection> {
@@ -360,7 +347,7 @@ export class ChatClient {
         }
         clearInterval(this.#keepalive);
         this.#lost = reason;
-        this.#enqueue(() => [`error: disconnected: ${reason}`]);
+        this.#output.enqueue(() => [`error: disconnected: ${reason}`]);
         this.#onLost();
       },
     );
@@ -377,7 +364,7 @@ export class ChatClient {
         const accepted = this.#entering?.connection === connection
           ? this.#entering.accepted
           : undefined;
-        return this.#enqueue(async () => {
+        return this.#output.enqueue(async () => {
           await accepted?.();
           return [
             frame.status === "registered" ? REGISTRATION_SUCCEEDED : AUTHENTICATION_SUCCEEDED,
@@ -387,27 +374,15 @@ export class ChatClient {
       case "error":
         // A key fetch's caller reports its errors in its own words.
         if (frame.re !== undefined && this.#keyFetches.has(frame.re)) return;
-        return this.#enqueue(() => [REPLIES[frame.code]]);
+        return this.#output.enqueue(() => [REPLIES[frame.code]]);
       case "users":
-        return this.#enqueue(() => [frame.names.join(" ")]);
+        return this.#output.enqueue(() => [frame.names.join(" ")]);
       case "public":
       case "private": {
         const session = [this.#session, this.#entering].find((s) => s?.connection === connection);
         if (!session) return;
-        return this.#enqueue(() => session.inbox.render(frame));
+        return this.#output.enqueue(() => session.inbox.render(frame));
       }
     }
-  }
-
-  /** Appends lines, possibly still being checked, to the display queue. */
-  #enqueue(lines: () => string[] | Promise<string[]>): void {
-    this.#display = this.#display
-      .then(lines)
-      .then((out) => out.forEach((line) => this.#print(line)))
-      .catch((error) => this.#print(`warning: a message could not be shown: ${error.message}`));
-  }
-
-  #print(line: string): void {
-    this.#options.ui.print(neutralise(line));
   }
 }
