@@ -25,6 +25,9 @@ import type { Admission } from "./admission.ts";
 import { type ServerLimits, TokenBucket } from "./limits.ts";
 import type { Connection } from "./session.ts";
 
+/** How long a closing connection may take to flush before it is dropped. */
+const CLOSE_GRACE_MS = 5_000;
+
 export interface TlsMaterial {
   /** PEM private key of the server. */
   key: string;
@@ -212,7 +215,14 @@ export class SocketConnection implements Connection {
     });
     this.#socket.on("close", () => finish("closed"));
     this.#socket.on("end", () => {
-      settled().finally(() => this.close());
+      // Answer what was read, but never wait on it for long: a peer that
+      // has gone must not keep its user logged in.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+      Promise.race([settled(), grace]).finally(() => {
+        clearTimeout(timer);
+        this.close();
+      });
     });
   }
 
@@ -258,6 +268,9 @@ export class SocketConnection implements Connection {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#socket.end();
+    // end() waits for queued output to be taken; a peer that takes nothing
+    // more is dropped after the grace period.
+    this.#timer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
   }
 
   /** Drops the connection at once, without flushing. */
@@ -288,6 +301,7 @@ export class SocketConnection implements Connection {
   }
 
   #expireIn(ms: number, reason: string): void {
+    if (this.#closed) return; // the close's own timer stands
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#drop(reason), ms);
   }
