@@ -109,31 +109,18 @@ async function scenario(system: SystemName, request: Partial<LoadRequest>): Prom
   const caCertificate = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
   const base = { system, dir, caCertificate } as const;
   try {
-    if (system === "chat") {
-      const server = await ServerProcess.start(dir, CHAT_FLAGS);
-      try {
-        rows.push(
-          ...await runLoad(
-            { ...base, ...request, port: server.port, serverPid: server.pid } as LoadRequest,
-          ),
-        );
-      } finally {
-        await server.stop();
-      }
-    } else {
-      const peer = await startInspircd(
+    // Either system, as a running process: its port, its PID (for /proc), and how to stop it.
+    const server = system === "chat"
+      ? await ServerProcess.start(dir, CHAT_FLAGS)
+      : await startInspircd(
         join(dir, "serverkeys", "server.crt"),
         join(dir, "serverkeys", "server.key"),
       );
-      try {
-        rows.push(
-          ...await runLoad(
-            { ...base, ...request, port: peer.port, serverPid: peer.pid } as LoadRequest,
-          ),
-        );
-      } finally {
-        await peer.stop();
-      }
+    try {
+      const load = { ...base, ...request, port: server.port, serverPid: server.pid };
+      rows.push(...await runLoad(load as LoadRequest));
+    } finally {
+      await server.stop();
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

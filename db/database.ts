@@ -8,7 +8,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
 
-export const DATABASE_FILE = "chat.db";
 /** How long a writer waits for a lock another process holds. */
 const BUSY_TIMEOUT_MS = 5_000;
 

@@ -84,7 +84,7 @@ export class OwnKeys extends Peer {
   }
 }
 
-export const PAIR_LABEL = "chat/e2e/v1/pair";
+const PAIR_LABEL = "chat/e2e/v1/pair";
 const FINGERPRINT_LABEL = "chat/e2e/v1/fingerprint";
 const BINDING_LABEL = "chat/e2e/v1/encryption-key";
 const SIGNATURE_BYTES = 64;

@@ -6,7 +6,7 @@
 
 export const MAX_NAME_LENGTH = 32;
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const NAME_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}}$`);
 
 export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name);
