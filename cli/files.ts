@@ -33,6 +33,25 @@ export async function writeNewFile(
   }
 }
 
+/**
+ * Replaces a public file in one step: the new content goes to a fresh file
+ * beside it, renamed over the old one, so a reader sees the old or the new,
+ * never half of either. Not for secrets: those are never overwritten.
+ */
+export async function replaceFile(path: string, data: string): Promise<void> {
+  guardKeyFolder(path);
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16))
+    .join("");
+  const temporary = `${path}.${random}.tmp`;
+  try {
+    await Deno.writeTextFile(temporary, data, { createNew: true, mode: 0o644 });
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new CliError(describeFileError("write", path, error), undefined, { cause: error });
+  }
+}
+
 export async function exists(path: string): Promise<boolean> {
   guardKeyFolder(path);
   try {

@@ -43,3 +43,15 @@ export function narrowPermissions(command: string): void {
   for (const path of narrowing.read) Deno.permissions.revokeSync({ name: "read", path });
   for (const path of narrowing.write) Deno.permissions.revokeSync({ name: "write", path });
 }
+
+/**
+ * Drops the network permission once the server's listening socket is bound:
+ * accepting on it needs none, so from then on the server can open no other
+ * socket, to any address. Deno cannot narrow a blanket --allow-net to one
+ * host (a host can be revoked only when granted by name), and the address to
+ * bind comes from --host at run time, so the task grants the network and the
+ * server gives it up here, before it reads a byte from anyone.
+ */
+export function dropNetwork(): void {
+  Deno.permissions.revokeSync({ name: "net" });
+}

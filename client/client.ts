@@ -270,6 +270,7 @@ export class ChatClient {
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
       await this.#output.reply(`error: cannot connect to the server: ${error.message}`);
+      if (error.hint) this.#output.print(`hint: ${error.hint}`);
       return false;
     }
     const me = ownKeys(name, credentials);

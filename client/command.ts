@@ -75,7 +75,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     ui.close();
     if (error instanceof ConnectError) {
-      throw new CliError(`cannot connect to ${host}:${port}: ${error.message}`);
+      throw new CliError(`cannot connect to ${host}:${port}: ${error.message}`, error.hint);
     }
     throw error;
   }

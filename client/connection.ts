@@ -9,6 +9,7 @@ import { decodeServerFrame, encodeFrameBytes, ProtocolError } from "../protocol/
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { FrameTooLargeError, LineDecoder } from "../protocol/line_decoder.ts";
 import { PROTOCOL_VERSIONS } from "../protocol/limits.ts";
+import { describeConnectError } from "./connect_errors.ts";
 
 /** How long a closing connection waits for the server to close its side. */
 const CLOSE_WAIT_MS = 2_000;
@@ -30,8 +31,19 @@ export interface ServerAddress {
 /** A request's last frame, or null when the connection ended first. */
 export type Reply = ServerFrame | null;
 
+/** The connection could not be made; `message` completes "cannot connect to HOST:PORT: ". */
 export class ConnectError extends Error {
   override name = "ConnectError";
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+class MalformedFrame extends Error {}
+
+function connectError(error: unknown, host: string): ConnectError {
+  const { reason, hint } = describeConnectError(error, host);
+  return new ConnectError(reason, hint);
 }
 
 /** Frames that end a request: everything with `re` except the `ok` before a history. */
@@ -59,7 +71,10 @@ export class ServerConnection {
     };
     this.#done = this.#read(onFrame).then(
       () => end("the server closed the connection"),
-      (error) => end(describe(error)),
+      (error) =>
+        end(
+          error instanceof MalformedFrame ? error.message : describeConnectError(error, "").reason,
+        ),
     ).finally(() => {
       for (const resolve of this.#pending.values()) resolve(null);
       this.#pending.clear();
@@ -86,13 +101,13 @@ export class ServerConnection {
         ...(credentials ? { cert: credentials.certificate, key: credentials.key } : {}),
       });
     } catch (error) {
-      throw new ConnectError(describe(error));
+      throw connectError(error, address.host);
     }
     try {
       await conn.handshake();
     } catch (error) {
       conn.close();
-      throw new ConnectError(describe(error));
+      throw connectError(error, address.host);
     }
     const connection = new ServerConnection(conn, onFrame, onEnd);
     connection.send({ type: "hello", versions: [...PROTOCOL_VERSIONS] });
@@ -168,7 +183,7 @@ export class ServerConnection {
       }
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof FrameTooLargeError) {
-        throw new Error("the server sent a malformed frame");
+        throw new MalformedFrame("the server sent a malformed frame");
       }
       throw error;
     } finally {
@@ -179,15 +194,4 @@ export class ServerConnection {
       }
     }
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
-  if (error instanceof Deno.errors.NotCapable) return "not allowed by this command's permissions";
-  const message = error instanceof Error ? error.message : String(error);
-  if (/UnknownIssuer|BadSignature|certificate/i.test(message)) {
-    return `the server's certificate is not valid for this CA and host (${message})`;
-  }
-  return message;
 }

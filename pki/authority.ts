@@ -5,20 +5,29 @@
  */
 
 import { CliError } from "../cli/errors.ts";
-import { exists, makeDirectory, readTextFile, writeNewFile } from "../cli/files.ts";
+import { exists, makeDirectory, readTextFile, replaceFile, writeNewFile } from "../cli/files.ts";
 import {
   type Authority,
+  certificateHostNames,
   createAuthority,
   issueServerCertificate,
   serverHostNames,
 } from "./certificates.ts";
-import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from "./keys.ts";
+import {
+  equalBytes,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  publicKeyOfPrivatePem,
+} from "./keys.ts";
 import { CLIENT_DIR, type DataPaths, SERVER_DIR, TTP_DIR } from "./paths.ts";
 import { x509 } from "./x509.ts";
 
 export interface InitReport {
   created: string[];
   kept: string[];
+  /** The server certificate, when it was issued again for more names; with every name. */
+  reissued?: { path: string; hosts: string[] };
 }
 
 export async function initAuthority(
@@ -31,7 +40,10 @@ export async function initAuthority(
 
   await makeDirectory(paths.serverDir, 0o700);
   if (await exists(paths.serverKey)) {
-    report.kept.push(paths.serverKey, paths.serverCertificate);
+    report.kept.push(paths.serverKey);
+    const hosts = await reissueForHosts(paths, ca, extraHosts);
+    if (hosts === null) report.kept.push(paths.serverCertificate);
+    else report.reissued = { path: paths.serverCertificate, hosts };
   } else {
     if (await exists(paths.serverCertificate)) {
       throw new CliError(
@@ -55,6 +67,39 @@ export async function initAuthority(
   await makeDirectory(paths.clientDir, 0o700);
   await writeCopy(paths.clientCaCertificate, caPem, report);
   return report;
+}
+
+/**
+ * `ca init --host NAME` on existing keys: when NAME is new, issues the server
+ * certificate again, by the same CA for the same server key, valid for every
+ * name it had plus the new ones, and replaces server.crt (a public file; the
+ * key is never touched). Returns the names, or null when nothing was new.
+ */
+async function reissueForHosts(
+  paths: DataPaths,
+  ca: Authority,
+  extraHosts: readonly string[],
+): Promise<string[] | null> {
+  let current: x509.X509Certificate;
+  try {
+    current = new x509.X509Certificate(await readTextFile(paths.serverCertificate));
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot parse "${paths.serverCertificate}"`, undefined, { cause: error });
+  }
+  const had = certificateHostNames(current);
+  const hosts = serverHostNames([...had, ...extraHosts]);
+  if (hosts.every((host) => had.includes(host))) return null;
+  const publicKey = await publicKeyOfPrivatePem(await readTextFile(paths.serverKey));
+  if (!equalBytes(publicKey, new Uint8Array(current.publicKey.rawData))) {
+    throw new CliError(
+      `"${paths.serverCertificate}" is not for the key in "${paths.serverKey}"`,
+      `remove ${SERVER_DIR}/ and run "chat ca init" again to make both anew`,
+    );
+  }
+  const certificate = await issueServerCertificate(ca, await current.publicKey.export(), hosts);
+  await replaceFile(paths.serverCertificate, certificate.toString("pem") + "\n");
+  return hosts;
 }
 
 /** The CA for `chat ca sign`: read from ttpkeys/, never written. */

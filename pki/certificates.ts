@@ -76,6 +76,12 @@ export function serverHostNames(extraHosts: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
+/** The names (DNS and IP) a server certificate is valid for, in its order. */
+export function certificateHostNames(certificate: Certificate): string[] {
+  const names = certificate.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON();
+  return (names ?? []).filter((n) => n.type === "dns" || n.type === "ip").map((n) => n.value);
+}
+
 export async function issueServerCertificate(
   ca: Authority,
   publicKey: CryptoKey,

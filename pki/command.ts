@@ -19,7 +19,9 @@ Usage:
 
 Commands:
   init   create ttpkeys/ (the CA), serverkeys/ (the server's key and
-         certificate) and clientkeys/ca.crt. Keeps every file that exists.
+         certificate) and clientkeys/ca.crt. Keeps every file that exists;
+         with a --host the certificate lacks, issues the server certificate
+         again (same CA, same key) for every name it had plus the new ones.
   sign   check a user's certificate request (its signature and name) and
          print a client certificate for it. The client runs this for you at
          "/register"; it reads only ttpkeys/.
@@ -68,13 +70,19 @@ async function init(args: string[]): Promise<number> {
   };
   for (const path of report.created) console.log(`created ${path}${notes[path] ?? ""}`);
   for (const path of report.kept) console.log(`kept ${path} (exists; not overwritten)`);
+  if (report.reissued) {
+    console.log(
+      `reissued ${report.reissued.path} for ${report.reissued.hosts.join(", ")} ` +
+        `(same CA, same server key)`,
+    );
+    console.log(
+      "next: copy it to the server's serverkeys/ if it runs elsewhere, then restart the server or send it SIGHUP",
+    );
+    return 0;
+  }
   if (report.created.length === 0) {
     console.log(
-      `nothing to do: the CA and the server keys exist. To start over, remove ttpkeys/, serverkeys/ and clientkeys/.`,
-    );
-  } else if (hosts.length > 0 && report.kept.includes(paths.serverKey)) {
-    console.log(
-      `note: the server certificate was kept; remove serverkeys/ to reissue it for new hosts`,
+      'nothing to do: the CA and the server keys exist ("--host NAME" adds a name to the server certificate)',
     );
   }
   console.log(`next: "chat server" to serve, "chat client" to chat`);

@@ -41,3 +41,25 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export async function exportPublicKeyDer(key: CryptoKey): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.exportKey("spki", key));
 }
+
+/**
+ * The DER SubjectPublicKeyInfo of a PKCS#8 Ed25519 private key: its JWK form
+ * carries the public half (`x`, RFC 8037 section 2), which WebCrypto cannot
+ * otherwise derive.
+ */
+export async function publicKeyOfPrivatePem(pem: string): Promise<Uint8Array> {
+  const [der] = x509.PemConverter.decode(pem);
+  if (!der) throw new Error("no PEM block found");
+  const key = await crypto.subtle.importKey("pkcs8", der, KEY_ALGORITHM, true, ["sign"]);
+  const { crv, x } = await crypto.subtle.exportKey("jwk", key);
+  const publicKey = await crypto.subtle.importKey(
+    "jwk",
+    { kty: "OKP", crv, x },
+    KEY_ALGORITHM,
+    true,
+    [
+      "verify",
+    ],
+  );
+  return await exportPublicKeyDer(publicKey);
+}

@@ -7,6 +7,7 @@
 import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
 import { isSymlink, readTextFile } from "../cli/files.ts";
+import { dropNetwork } from "../cli/permissions.ts";
 import { ChatStore } from "../db/store.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
@@ -16,7 +17,13 @@ import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
-import { createListener, formatAddress, listen, type SocketConnection } from "./listener.ts";
+import {
+  createListener,
+  describeListenError,
+  formatAddress,
+  listen,
+  type SocketConnection,
+} from "./listener.ts";
 import { EventLog, flushLog } from "./log.ts";
 import { type ServerContext, Session } from "./session.ts";
 
@@ -27,7 +34,8 @@ Usage:
 
 Options:
   -p, --port PORT   port to listen on; 0 picks a free one (default ${DEFAULT_PORT})
-  --host HOST       address to bind (default ${DEFAULT_HOST})
+  --host HOST       address to bind (default ${DEFAULT_HOST}; 0.0.0.0: all);
+                    once bound, the server gives up its network permission
   --dir DIR         data directory holding serverkeys/ and chat.db (default .)
   -h, --help        show this help
 
@@ -131,10 +139,10 @@ export async function run(args: string[]): Promise<number> {
     bound = await listen(server, host, port);
   } catch (error) {
     store.close();
-    throw new CliError(
-      `cannot listen on ${formatAddress(host, port)}: ${(error as Error).message}`,
-    );
+    const { reason, hint } = describeListenError(error, host);
+    throw new CliError(`cannot listen on ${formatAddress(host, port)}: ${reason}`, hint);
   }
+  dropNetwork();
   console.log(`listening on ${formatAddress(bound.host, bound.port)}`);
 
   const signal = await stopSignal();

@@ -108,6 +108,12 @@ export function listen(server: tls.Server, host: string, port: number): Promise<
   host: string;
   port: number;
 }> {
+  // node:net checks the permission on a later tick and throws it uncaught
+  // there, so ask first.
+  const permission = Deno.permissions.querySync({ name: "net", host: formatAddress(host, port) });
+  if (permission.state !== "granted") {
+    return Promise.reject(new Deno.errors.NotCapable(`net access to ${host} not granted`));
+  }
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -320,6 +326,36 @@ export class SocketConnection implements Connection {
     this.#outgoingBytes = 0;
     this.#socket.write(data);
   }
+}
+
+/** Why binding failed, in the operator's words, and what to do about it. */
+export function describeListenError(
+  error: unknown,
+  host: string,
+): { reason: string; hint?: string } {
+  if (error instanceof Deno.errors.NotCapable) {
+    return {
+      reason: "not allowed by this command's permissions",
+      hint: `run it with --allow-net (the "server" task does) or --allow-net=${host}`,
+    };
+  }
+  const code = (error as { code?: string })?.code;
+  switch (code) {
+    case "EADDRINUSE":
+      return { reason: "the port is in use", hint: "is another server running there?" };
+    case "EADDRNOTAVAIL":
+    case "EINVAL":
+      return {
+        reason: `no network interface of this machine has the address ${host}`,
+        hint: 'give one of its own addresses with --host, or "0.0.0.0" for all of them',
+      };
+    case "EACCES":
+      return { reason: "permission denied", hint: "ports below 1024 need privileges" };
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return { reason: `cannot resolve the host name ${host}` };
+  }
+  return { reason: (error as Error)?.message ?? String(error) };
 }
 
 export function formatAddress(host: string | undefined, port: number | undefined): string {
