@@ -12,7 +12,8 @@
  */
 
 import { join } from "node:path";
-import { ChatStore } from "../db/store.ts";
+import type { NewMessage } from "../db/store.ts";
+import { SqliteStore } from "../db/sqlite/store.ts";
 import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
 import { OwnKeys, Peer } from "../e2e/keys.ts";
 import { ownKeys } from "../client/peers.ts";
@@ -37,26 +38,35 @@ async function prepare(count: number): Promise<string> {
   }
   const alice = await keysOf(dir, "alice");
   const bob = await keysOf(dir, "bob");
-  const store = ChatStore.open(join(dir, "chat.db"));
+  const store = SqliteStore.open(join(dir, "chat.db"));
   try {
-    const aliceUser = store.findUser("alice")!;
-    const bobUser = store.findUser("bob")!;
+    const aliceUser = store.findUserNow("alice")!;
+    const bobUser = store.findUserNow("bob")!;
+    const messages: NewMessage[] = [];
+    const append = (
+      sender: typeof aliceUser,
+      recipient: typeof aliceUser | null,
+      body: string,
+      signature: string | null,
+      time: number,
+    ) => messages.push({ sender, recipient, body, signature, time });
     const now = Date.now();
     for (let i = 0; i < count; i++) {
       const text = `message ${i}: ${"lorem ipsum ".repeat(7)}`;
       const time = now - (count - i) * 1000;
       if (i % 2 === 0) {
-        store.appendMessage(aliceUser, null, text, signPublicMessage(alice, text, { time }), time);
+        append(aliceUser, null, text, signPublicMessage(alice, text, { time }), time);
       } else if (i % 4 === 1) {
         const payload = sealPrivateMessage(alice, new Peer(bob.keys), text, { time });
-        store.appendMessage(aliceUser, bobUser, payload, null, time);
+        append(aliceUser, bobUser, payload, null, time);
       } else {
         const payload = sealPrivateMessage(bob, new Peer(alice.keys), text, { time });
-        store.appendMessage(bobUser, aliceUser, payload, null, time);
+        append(bobUser, aliceUser, payload, null, time);
       }
     }
+    store.appendMessagesNow(messages);
   } finally {
-    store.close();
+    await store.close();
   }
   return dir;
 }

@@ -8,24 +8,12 @@ import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
 import { isSymlink, readTextFile } from "../cli/files.ts";
 import { dropNetwork } from "../cli/permissions.ts";
-import { ChatStore } from "../db/store.ts";
 import { dataPaths } from "../pki/paths.ts";
-import { x509 } from "../pki/x509.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
-import { Admission } from "./admission.ts";
-import { CertificateCache } from "./certificate_cache.ts";
-import { Committer } from "./committer.ts";
-import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
-import {
-  createListener,
-  describeListenError,
-  formatAddress,
-  listen,
-  type SocketConnection,
-} from "./listener.ts";
+import { formatAddress } from "./listener.ts";
 import { EventLog, flushLog } from "./log.ts";
-import { type ServerContext, Session } from "./session.ts";
+import { type RunningServer, StartError, startServer } from "./server.ts";
 
 export const HELP = `chat server: the chat server (TLS with client certificates, state in chat.db)
 
@@ -84,15 +72,6 @@ export async function run(args: string[]): Promise<number> {
     certificate: await readTextFile(paths.serverCertificate, hint),
     ca: await readTextFile(paths.serverCaCertificate, hint),
   };
-  let ca: x509.X509Certificate;
-  try {
-    ca = new x509.X509Certificate(material.ca);
-  } catch (error) {
-    throw new CliError(`cannot parse "${paths.serverCaCertificate}"`, undefined, {
-      cause: error,
-    });
-  }
-
   for (const suffix of ["", "-wal", "-shm", "-journal"]) {
     // SQLite would follow a link and write wherever it points.
     const path = paths.database + suffix;
@@ -100,57 +79,31 @@ export async function run(args: string[]): Promise<number> {
       throw new CliError(`"${path}" is a symbolic link; refusing to open it`);
     }
   }
-  let store: ChatStore;
-  try {
-    store = ChatStore.open(paths.database);
-  } catch (error) {
-    throw new CliError(`cannot open "${paths.database}": ${(error as Error).message}`);
-  }
-
   const log = new EventLog();
-  let lastTime = 0;
-  const context: ServerContext = {
-    store,
-    certificates: new CertificateCache(ca),
-    committer: new Committer(store),
-    hub: new Hub(),
-    log,
-    limits,
-    admission: new Admission(limits),
-    clock: () => (lastTime = Math.max(lastTime, Date.now())),
-  };
-  const open = new Set<SocketConnection>();
-  const server = createListener(material, limits, context.admission, {
-    connection(connection) {
-      open.add(connection);
-      log.event(`connection from ${connection.address}`);
-      const session = new Session(connection, context);
-      connection.start((line) => session.receive(line), () => session.settled(), (reason) => {
-        open.delete(connection);
-        session.end();
-        log.event(`disconnected ${connection.address}: ${reason}`);
-      });
-    },
-    log: (text) => log.event(text),
-  });
-
-  let bound;
+  let server: RunningServer;
   try {
-    bound = await listen(server, host, port);
+    server = await startServer({
+      tls: material,
+      host,
+      port,
+      limits,
+      database: paths.database,
+      log,
+    });
   } catch (error) {
-    store.close();
-    const { reason, hint } = describeListenError(error, host);
-    throw new CliError(`cannot listen on ${formatAddress(host, port)}: ${reason}`, hint);
+    if (error instanceof StartError) throw new CliError(error.message, error.hint);
+    throw new CliError(`cannot start the server: ${(error as Error).message}`, undefined, {
+      cause: error,
+    });
   }
+  // Accepting needs no permission: from here on the server can open no other
+  // socket (cli/permissions.ts).
   dropNetwork();
-  console.log(`listening on ${formatAddress(bound.host, bound.port)}`);
+  console.log(`listening on ${formatAddress(server.address.host, server.address.port)}`);
 
   const signal = await stopSignal();
   log.event(`stopping on ${signal}`);
-  server.close();
-  context.committer.flush();
-  for (const connection of open) connection.destroy();
-  store.close();
+  await server.stop();
   log.event("stopped");
   flushLog();
   return 0;

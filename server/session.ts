@@ -12,7 +12,7 @@
  */
 
 import { CertificateError, type ClientIdentity } from "../pki/certificates.ts";
-import type { ChatStore, StoredUser } from "../db/store.ts";
+import type { Store, StoredUser } from "../db/store.ts";
 import { equalBytes } from "../pki/keys.ts";
 import {
   type ClientFrame,
@@ -29,6 +29,7 @@ import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
 import type { Admission } from "./admission.ts";
 import type { Committer } from "./committer.ts";
+import type { Delivery, Echo } from "./delivery.ts";
 import type { CertificateCache } from "./certificate_cache.ts";
 import type { ServerLimits } from "./limits.ts";
 
@@ -54,10 +55,12 @@ export interface Connection {
 }
 
 export interface ServerContext {
-  store: ChatStore;
+  store: Store;
   /** Verifies client certificates against the CA, remembering the ones it accepted. */
   certificates: CertificateCache;
-  committer: Committer;
+  committer: Committer<Echo>;
+  /** Orders committed messages and hands them to the hub; its watermark splits history from live. */
+  delivery: Delivery;
   hub: Hub;
   log: EventLog;
   limits: ServerLimits;
@@ -177,7 +180,7 @@ export class Session implements Member {
         return this.#send({ type: "users", re: frame.id, names: this.context.hub.names() });
       case "keys": {
         if (!member) return this.#error(frame.id, "not_available");
-        const user = this.context.store.findUser(frame.name);
+        const user = await this.context.store.findUser(frame.name);
         if (user === null) return this.#error(frame.id, "user_not_found");
         return this.#send({
           type: "keys",
@@ -193,7 +196,7 @@ export class Session implements Member {
         return this.#post(frame.id, null, frame.text, frame.signature);
       case "private": {
         if (!member) return this.#error(frame.id, "not_available");
-        const recipient = this.context.store.findUser(frame.to);
+        const recipient = await this.context.store.findUser(frame.to);
         if (recipient === null) return this.#error(frame.id, "user_not_found");
         return this.#post(frame.id, recipient, frame.payload, null);
       }
@@ -226,7 +229,7 @@ export class Session implements Member {
     }
     // The encryption key and its binding are the user's to vouch for: peers
     // verify them (e2e/README.md); the server keeps them as given.
-    const user = this.context.store.createUser(name, {
+    const user = await this.context.store.createUser(name, {
       publicKey: identity.publicKey,
       certificate: this.connection.verifiedCertificate!,
       encryptionKey: fromBase64Url(frame.encryption_key)!,
@@ -240,7 +243,7 @@ export class Session implements Member {
   async #login(re: number, name: string): Promise<void> {
     if (!this.#allowAttempt(re, "login", name)) return;
     const identity = await this.#verifiedIdentity();
-    const user = this.context.store.findUser(name);
+    const user = await this.context.store.findUser(name);
     let reason: string | null = null;
     if (typeof identity === "string") reason = identity;
     else if (identity.name !== name) reason = "certificate names another user";
@@ -276,10 +279,13 @@ export class Session implements Member {
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
     this.#send({ type: "ok", re, status });
     const { store } = this.context;
-    const upToId = store.lastMessageId();
+    // Everything up to what this node delivered is history; what comes after
+    // reaches this session live, held back until the history is sent.
+    const upToId = this.context.delivery.delivered;
     let afterId = 0;
     for (;;) {
-      const page = store.historyPage(user, afterId, upToId, HISTORY_PAGE_ROWS);
+      const page = await store.historyPage(user, afterId, upToId, HISTORY_PAGE_ROWS);
+      if ((this.#state as State) === "closed") return;
       for (const message of page) this.connection.sendLine(encodeFrame(messageFrame(message)));
       if (page.length < HISTORY_PAGE_ROWS) break;
       afterId = page[page.length - 1].id;
@@ -303,17 +309,16 @@ export class Session implements Member {
         body,
         signature,
         time: this.context.clock(),
-      }, (stored) => {
-        if (stored instanceof Error) {
-          this.context.log.event(`cannot store a message: ${stored.message}`);
-          this.connection.close();
-        } else if (this.#state !== "closed") {
-          this.context.hub.deliver(stored, this, re);
-        } else {
-          // The sender left before the commit: the others still get it.
-          this.context.hub.deliver(stored, null, re);
-        }
-        resolve();
+      }, {
+        member: this,
+        re,
+        done: (error) => {
+          if (error !== undefined) {
+            this.context.log.event(`cannot store a message: ${error.message}`);
+            this.connection.close();
+          }
+          resolve();
+        },
       });
     });
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChatStore } from "../db/store.ts";
+import { SqliteStore } from "../db/sqlite/store.ts";
 import {
   type Authority,
   createAuthority,
@@ -11,7 +11,9 @@ import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { Admission } from "./admission.ts";
 import { CertificateCache } from "./certificate_cache.ts";
+import { LocalBus } from "./bus/local.ts";
 import { Committer } from "./committer.ts";
+import { Delivery, type Echo } from "./delivery.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { EventLog } from "./log.ts";
@@ -54,12 +56,21 @@ async function setup() {
   const ca: Authority = { certificate, privateKey: keys.privateKey };
   const logs: string[] = [];
   let time = 1_000;
-  const store = ChatStore.open(":memory:");
+  const store = SqliteStore.open(":memory:");
+  const hub = new Hub();
+  const delivery = new Delivery(store, hub, 0);
+  const bus = new LocalBus(delivery);
+  const committer = new Committer<Echo>(store, (stored, echoes) => {
+    delivery.committed(stored, echoes);
+    bus.publish({ type: "messages", messages: stored });
+  }, (error, echoes) => echoes.forEach((echo) => echo.done(error)));
+  delivery.useCommitter(committer);
   const context: ServerContext = {
     store,
     certificates: new CertificateCache(certificate),
-    committer: new Committer(store),
-    hub: new Hub(),
+    committer,
+    delivery,
+    hub,
     log: new EventLog((line) => logs.push(line)),
     limits: DEFAULT_LIMITS,
     admission: new Admission(DEFAULT_LIMITS),
@@ -117,7 +128,7 @@ Deno.test("Session needs hello first and never takes an identity from an unverif
     re: 1,
     code: "invalid_credentials",
   });
-  assert.equal(context.store.findUser("sam"), null);
+  assert.equal(await context.store.findUser("sam"), null);
   // A certificate for another name does not register this one.
   const other = await open(await certificateFor("erik"), register(1, "sam"));
   assert.equal(other.connection.sent.at(-1)?.type, "error");
@@ -139,7 +150,12 @@ Deno.test("Session echoes a message after storing it and delivers it to the righ
     ),
   );
   await sam.session.settled();
-  const stored = context.store.historyPage(context.store.findUser("erik")!, 0, 100, 10);
+  const stored = await context.store.historyPage(
+    (await context.store.findUser("erik"))!,
+    0,
+    100,
+    10,
+  );
   assert.deepEqual(stored.map((m) => m.body), ["psst", "hello all"]);
   assert.deepEqual(sam.connection.sent.map((f) => ["re" in f ? f.re : undefined, f.type]), [
     [7, "private"],
@@ -153,10 +169,24 @@ Deno.test("Session echoes a message after storing it and delivers it to the righ
 Deno.test("a message stored while history is replayed comes once, after history_end", async () => {
   const { context, certificateFor, open } = await setup();
   const sam = await open(await certificateFor("sam"), register(1, "sam"));
-  const samUser = context.store.findUser("sam")!;
-  for (let i = 0; i < HISTORY_PAGE_ROWS + 10; i++) {
-    context.store.appendMessage(samUser, null, `old ${i}`, "s", i);
-  }
+  const samUser = (await context.store.findUser("sam"))!;
+  const old = Array.from({ length: HISTORY_PAGE_ROWS + 10 }, (_, i) => ({
+    sender: samUser,
+    recipient: null,
+    body: `old ${i}`,
+    signature: "s",
+    time: i,
+  }));
+  // Stored and delivered the way the server does (nobody else is online to see them).
+  await new Promise<void>((resolve) => {
+    old.forEach((message, i) =>
+      context.committer.add(message, {
+        member: sam.session,
+        re: i + 100,
+        done: () => i === old.length - 1 && resolve(),
+      })
+    );
+  });
   const connection = new FakeConnection(await certificateFor("late"));
   let interjected = false;
   connection.drained = () => {

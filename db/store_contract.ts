@@ -1,0 +1,152 @@
+/**
+ * The contract every storage engine keeps (db/store.ts), as one suite of
+ * tests that any engine registers with its own opener: db/sqlite/store_test.ts
+ * and db/postgres/store_test.ts run the same checks.
+ */
+
+import assert from "node:assert/strict";
+import type { NewMessage, Store, StoredUser } from "./store.ts";
+
+export interface ContractOptions {
+  /** A store on a fresh, empty database. */
+  open(): Promise<Store>;
+  /** A second store on the same database as `first` (another node), when the engine has one. */
+  openPeer?(first: Store): Promise<Store>;
+  /** Why the engine cannot be tested here; the tests are then reported ignored. */
+  unavailable?: string;
+}
+
+const key = (n: number) => new Uint8Array([n, n, n]);
+export const contractUser = (publicKey: number, certificate = publicKey) => ({
+  publicKey: key(publicKey),
+  certificate: key(certificate),
+  encryptionKey: key(9),
+  keyBinding: key(8),
+});
+
+function message(sender: StoredUser, recipient: StoredUser | null, body: string): NewMessage {
+  return { sender, recipient, body, signature: recipient === null ? "sig" : null, time: 10 };
+}
+
+export function storeContract(engine: string, options: ContractOptions): void {
+  const test = (name: string, fn: (store: Store) => Promise<void>) =>
+    Deno.test({
+      name: `${engine}: ${name}`,
+      ignore: options.unavailable !== undefined,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        const store = await options.open();
+        try {
+          await fn(store);
+        } finally {
+          await store.close();
+        }
+      },
+    });
+
+  test("createUser() refuses a taken name in any case; findUser() matches exactly", async (store) => {
+    const sam = await store.createUser("sam", contractUser(1, 2), 0);
+    assert.ok(sam);
+    assert.equal(sam.name, "sam");
+    assert.equal(await store.createUser("sam", contractUser(3, 4), 0), null);
+    assert.equal(await store.createUser("SAM", contractUser(3, 4), 0), null);
+    assert.equal(await store.findUser("Sam"), null);
+    const found = await store.findUser("sam");
+    assert.deepEqual(found, sam);
+    assert.deepEqual(found?.publicKey, key(1));
+    assert.deepEqual(found?.certificate, key(2));
+    assert.ok(found?.publicKey instanceof Uint8Array);
+  });
+
+  test("appendMessages() gives consecutive ids in order, from 1", async (store) => {
+    const sam = (await store.createUser("sam", contractUser(1), 0))!;
+    const erik = (await store.createUser("erik", contractUser(2), 0))!;
+    assert.equal(await store.lastMessageId(), 0);
+    const first = await store.appendMessages([message(sam, null, "a"), message(sam, erik, "b")]);
+    const second = await store.appendMessages([message(erik, null, "c")]);
+    assert.deepEqual([...first, ...second].map((m) => m.id), [1, 2, 3]);
+    assert.deepEqual(first[1], {
+      id: 2,
+      time: 10,
+      from: "sam",
+      to: "erik",
+      body: "b",
+      signature: null,
+    });
+    assert.equal(await store.lastMessageId(), 3);
+    assert.deepEqual(await store.messagesAfter(1, 10), [first[1], second[0]]);
+    assert.deepEqual((await store.messagesAfter(0, 2)).map((m) => m.id), [1, 2]);
+    assert.deepEqual(await store.appendMessages([]), []);
+  });
+
+  test("historyPage() gives public messages and one's own private ones, oldest first", async (store) => {
+    const sam = (await store.createUser("sam", contractUser(1), 0))!;
+    const erik = (await store.createUser("erik", contractUser(2), 0))!;
+    const eve = (await store.createUser("eve", contractUser(3), 0))!;
+    await store.appendMessages([
+      message(sam, null, "public 1"),
+      message(erik, sam, "erik to sam"),
+      message(erik, eve, "erik to eve"),
+    ]);
+    await store.appendMessages([message(sam, erik, "sam to erik")]);
+    await store.appendMessages([message(eve, null, "public 2")]);
+    const upTo = await store.lastMessageId();
+    const bodies = async (user: StoredUser) => {
+      const seen: string[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await store.historyPage(user, after, upTo, 2);
+        seen.push(...page.map((m) => m.body));
+        if (page.length < 2) return seen;
+        after = page[page.length - 1].id;
+      }
+    };
+    assert.deepEqual(await bodies(sam), ["public 1", "erik to sam", "sam to erik", "public 2"]);
+    assert.deepEqual(await bodies(eve), ["public 1", "erik to eve", "public 2"]);
+    await store.appendMessages([message(sam, null, "after the snapshot")]);
+    assert.deepEqual((await store.historyPage(eve, 0, upTo, 100)).map((m) => m.body), [
+      "public 1",
+      "erik to eve",
+      "public 2",
+    ]);
+  });
+
+  test("names and bodies are bound as parameters, never spliced into SQL", async (store) => {
+    const evil = "x'); DROP TABLE users; --";
+    const sam = (await store.createUser("sam", contractUser(1), 0))!;
+    await store.appendMessages([message(sam, null, evil)]);
+    assert.equal(await store.findUser("sam'); DROP TABLE users; --"), null);
+    assert.equal(await store.findUser("' OR '1'='1"), null);
+    assert.equal((await store.historyPage(sam, 0, 10, 10))[0].body, evil);
+    assert.ok(await store.createUser("erik", contractUser(2), 0), "users still there");
+    assert.ok(await store.findUser("sam"));
+  });
+
+  if (options.openPeer === undefined) return;
+  const openPeer = options.openPeer;
+
+  test("two nodes appending at once get one gap-free order that both read back", async (store) => {
+    const peer = await openPeer(store);
+    try {
+      const sam = (await store.createUser("sam", contractUser(1), 0))!;
+      const erik = (await peer.createUser("erik", contractUser(2), 0))!;
+      assert.equal(await peer.createUser("Sam", contractUser(3), 0), null);
+      const rounds = 20;
+      const results = await Promise.all(
+        Array.from({ length: rounds }, (_, i) => [
+          store.appendMessages([message(sam, null, `a${i}`), message(sam, null, `a${i}'`)]),
+          peer.appendMessages([message(erik, null, `b${i}`)]),
+        ]).flat(),
+      );
+      const ids = results.flat().map((m) => m.id).sort((a, b) => a - b);
+      assert.deepEqual(ids, Array.from({ length: rounds * 3 }, (_, i) => i + 1));
+      for (const batch of results) {
+        for (let i = 1; i < batch.length; i++) assert.equal(batch[i].id, batch[i - 1].id + 1);
+      }
+      assert.deepEqual(await store.messagesAfter(0, 1000), await peer.messagesAfter(0, 1000));
+    } finally {
+      await peer.close();
+    }
+  });
+}
