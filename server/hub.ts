@@ -1,7 +1,7 @@
 /**
- * Who is online, and fan-out: the one small step that turns a stored
- * message into frames on the connections that should see it (SPEC section 7:
- * a message bus can later drive `deliver` on each server instance).
+ * Who is online on this node, and fan-out: the one small step that turns a
+ * committed message into frames on the connections that should see it.
+ * server/delivery.ts calls `deliver` for each message the bus brings, in order.
  */
 
 import type { PrivateMessage, PublicMessage } from "../protocol/frames.ts";
@@ -12,6 +12,8 @@ export interface Member {
   readonly name: string;
   /** Queues one encoded frame (a JSON line) for this connection. */
   sendLine(line: string): void;
+  /** Queues the encoded frame of message `id`; a member may skip one it has already shown. */
+  sendMessage(id: number, line: string): void;
 }
 
 export class Hub {
@@ -52,13 +54,15 @@ export class Hub {
     const echo = JSON.stringify({ ...frame, re }) + "\n";
     if (message.to === null) {
       for (const member of this.#online.values()) {
-        member.sendLine(member === sender ? echo : line);
+        member.sendMessage(message.id, member === sender ? echo : line);
       }
       return;
     }
-    sender?.sendLine(echo);
+    sender?.sendMessage(message.id, echo);
     const recipient = this.#online.get(message.to);
-    if (recipient !== undefined && recipient !== sender) recipient.sendLine(line);
+    if (recipient !== undefined && recipient !== sender) {
+      recipient.sendMessage(message.id, line);
+    }
   }
 }
 

@@ -75,9 +75,11 @@ export class Session implements Member {
   #state: State = "greeting";
   #user: StoredUser | null = null;
   #identity: Promise<ClientIdentity | string> | null = null;
-  /** Live lines held back while history is still being sent. */
-  #held: string[] | null = null;
+  /** Live lines held back while history is still being sent, with their message ids. */
+  #held: Array<[number, string]> | null = null;
   #heldBytes = 0;
+  /** The newest message the history covered: a live copy of one as old is not sent again. */
+  #historyUpTo = 0;
   #queue: Promise<void> = Promise.resolve();
   /** Settles when this session's last message is committed and delivered. */
   #posted: Promise<void> = Promise.resolve();
@@ -113,10 +115,20 @@ export class Session implements Member {
     this.context.log.event(`logout ${quote(this.#user.name)} from ${this.connection.address}`);
   }
 
-  /** Hub delivery: held back while history is being replayed. */
+  /** Hub delivery of a message: once, after the history (which may have had it already). */
+  sendMessage(id: number, line: string): void {
+    if (id <= this.#historyUpTo) return;
+    this.#hold(id, line);
+  }
+
+  /** Hub delivery of anything else: held back while history is being replayed. */
   sendLine(line: string): void {
+    this.#hold(Infinity, line);
+  }
+
+  #hold(id: number, line: string): void {
     if (this.#held === null) return this.connection.sendLine(line);
-    this.#held.push(line);
+    this.#held.push([id, line]);
     this.#heldBytes += line.length;
     // A reader that cannot take its history cannot hold back live messages forever.
     if (this.#heldBytes > this.context.limits.maxQueuedBytes) {
@@ -279,9 +291,11 @@ export class Session implements Member {
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
     this.#send({ type: "ok", re, status });
     const { store } = this.context;
-    // Everything up to what this node delivered is history; what comes after
-    // reaches this session live, held back until the history is sent.
-    const upToId = this.context.delivery.delivered;
+    // Everything committed now is history; what the hub brings meanwhile is
+    // held back, and sent after it unless the history had it (another node's
+    // message can be committed before this node has delivered it).
+    const upToId = await store.lastMessageId();
+    if ((this.#state as State) === "closed") return;
     let afterId = 0;
     for (;;) {
       const page = await store.historyPage(user, afterId, upToId, HISTORY_PAGE_ROWS);
@@ -296,7 +310,8 @@ export class Session implements Member {
     const held = this.#held ?? [];
     this.#held = null;
     this.#heldBytes = 0;
-    for (const line of held) this.connection.sendLine(line);
+    this.#historyUpTo = upToId;
+    for (const [id, line] of held) if (id > upToId) this.connection.sendLine(line);
     if (this.#state === "busy") this.#state = "member";
   }
 

@@ -213,3 +213,22 @@ Deno.test("a message stored while history is replayed comes once, after history_
   assert.deepEqual(texts.slice(-2), ["<end>", "live"]);
   assert.equal(texts.filter((t) => t === "live").length, 1);
 });
+
+Deno.test("a message another node committed comes once: in the history, not again live", async () => {
+  const { context, certificateFor, open } = await setup();
+  const sam = await open(await certificateFor("sam"), register(1, "sam"));
+  sam.connection.sent.length = 0;
+  const samUser = (await context.store.findUser("sam"))!;
+  // Committed elsewhere: in the database, not yet delivered on this node.
+  await context.store.appendMessages([
+    { sender: samUser, recipient: null, body: "from afar", signature: "s", time: 1 },
+  ]);
+  const late = await open(await certificateFor("late"), register(1, "late"));
+  await context.delivery.catchUp();
+  const texts = (c: FakeConnection) =>
+    c.sent.flatMap((f) =>
+      f.type === "public" ? [f.text] : f.type === "history_end" ? ["<end>"] : []
+    );
+  assert.deepEqual(texts(late.connection), ["from afar", "<end>"]);
+  assert.deepEqual(texts(sam.connection), ["from afar"], "delivered live where it was not history");
+});
