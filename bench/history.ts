@@ -18,6 +18,7 @@ import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
 import { OwnKeys, Peer } from "../e2e/keys.ts";
 import { ownKeys } from "../client/peers.ts";
 import { KeyStore } from "../client/store.ts";
+import { median } from "./report.ts";
 import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../tests/harness.ts";
 
 const RUNS = 5;
@@ -92,9 +93,6 @@ async function timeLogin(dir: string, port: number, count: number): Promise<numb
   }
 }
 
-const median = (values: number[]) =>
-  values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
-
 export interface HistoryTimes {
   count: number;
   /** Logins without the client's record of verified messages, ms. */
@@ -139,5 +137,3 @@ if (import.meta.main) {
     }
   }
 }
-
-export { median };

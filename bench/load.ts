@@ -1,22 +1,24 @@
 /**
  * The load generator: one scenario against one running system, as its own
  * process (bench/run.ts starts it). Prints its results as JSON rows on
- * stdout. Server CPU comes from /proc/PID/stat over the measured phase only;
- * the generator's own CPU is reported too, since on two cores it can be the
- * bottleneck.
+ * stdout. Server CPU comes from /proc/PID/stat of every process of the
+ * system, over the measured phase only; the generator's own CPU is reported
+ * too, since on two cores it can be the bottleneck. Bytes per delivery are
+ * the bytes of the delivered message lines, as the receivers read them.
  *
  *   deno run ... bench/load.ts '{"scenario":"fanout","system":"chat",...}'
  */
 
 import { loadAuthority } from "../pki/authority.ts";
 import { dataPaths } from "../pki/paths.ts";
-import { cpuMs, rssKiB } from "./proc.ts";
+import { cpuMs, treeCpuMs, treeRssKiB } from "./proc.ts";
 import {
   type BenchConnection,
   chatConnect,
   type ChatUser,
   ircConnect,
   makeChatUser,
+  protocolOf,
   type SystemName,
   type Target,
 } from "./systems.ts";
@@ -25,7 +27,10 @@ export interface LoadRequest {
   scenario: "fanout" | "paced" | "pairs" | "logins" | "idle";
   system: SystemName;
   port: number;
-  serverPid: number;
+  /** The system's processes (their descendants count too). */
+  serverPids: number[];
+  /** A Deno server's V8 inspector port: the idle scenario forces a full GC through it. */
+  inspectPort?: number;
   /** chat's data directory (its CA certifies the bench users). */
   dir: string;
   caCertificate: string;
@@ -54,7 +59,9 @@ const target: Target = {
   system: request.system,
   port: request.port,
   caCertificate: request.caCertificate,
-  authority: request.system === "chat" ? await loadAuthority(dataPaths(request.dir)) : undefined,
+  authority: protocolOf(request.system) === "chat"
+    ? await loadAuthority(dataPaths(request.dir))
+    : undefined,
 };
 const rows: Row[] = [];
 const row = (scenario: string, metric: string, value: number, unit: string) =>
@@ -92,7 +99,7 @@ async function connect(
   kind: "register" | "login",
   join: boolean,
 ): Promise<BenchConnection> {
-  if (target.system === "inspircd") return await ircConnect(target, name, join);
+  if (protocolOf(target.system) === "irc") return await ircConnect(target, name, join);
   let user = users.get(name);
   if (user === undefined) {
     user = await makeChatUser(name, target.authority!);
@@ -120,14 +127,14 @@ function until(done: () => boolean, hook: (check: () => void) => void): Promise<
 
 /** Measures `phase`: wall time, server CPU and our own CPU over it. */
 async function measured(phase: () => Promise<void>) {
-  const server0 = cpuMs(request.serverPid);
+  const server0 = treeCpuMs(request.serverPids);
   const self0 = cpuMs("self");
   const start = performance.now();
   await phase();
   const wallMs = performance.now() - start;
   return {
     wallMs,
-    serverCpuMs: cpuMs(request.serverPid) - server0,
+    serverCpuMs: treeCpuMs(request.serverPids) - server0,
     selfCpuMs: cpuMs("self") - self0,
   };
 }
@@ -136,13 +143,15 @@ async function fanout(scenario: string, receiverCount: number, messages: number,
   const receivers = await connectAll(Array.from({ length: receiverCount }, (_, i) => `r${i}`));
   const [sender] = await connectAll(["sender"]);
   let delivered = 0;
+  let bytes = 0;
   const expected = receiverCount * messages;
   const latencies: number[] = [];
   let check = () => {};
   for (const receiver of receivers) {
-    receiver.onMessage = (line) => {
+    receiver.onMessage = (text, size) => {
       delivered++;
-      if (rate !== undefined) latencies.push(performance.now() - sendTime(line));
+      bytes += size;
+      if (rate !== undefined) latencies.push(performance.now() - sendTime(text));
       check();
     };
   }
@@ -170,6 +179,8 @@ async function fanout(scenario: string, receiverCount: number, messages: number,
   if (rate === undefined) {
     row(scenario, "deliveries per second", expected / (result.wallMs / 1000), "1/s");
     row(scenario, "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
+    row(scenario, "bytes per delivery", bytes / delivered, "B");
+    row(scenario, "server CPU per byte delivered", (result.serverCpuMs * 1e6) / bytes, "ns");
   } else {
     latencies.sort((a, b) => a - b);
     row(scenario, "latency p50", percentile(latencies, 50), "ms");
@@ -183,7 +194,7 @@ async function fanout(scenario: string, receiverCount: number, messages: number,
 async function pairs(pairCount: number, messages: number) {
   const names = Array.from({ length: pairCount * 2 }, (_, i) => `p${i}`);
   const connections = await connectAll(names, false);
-  if (target.system === "chat") {
+  if (protocolOf(target.system) === "chat") {
     // The bench knows every user's keys; a real client would fetch and pin them.
     for (let i = 0; i < connections.length; i++) {
       const partner = users.get(names[i ^ 1])!;
@@ -191,11 +202,13 @@ async function pairs(pairCount: number, messages: number) {
     }
   }
   let delivered = 0;
+  let bytes = 0;
   const expected = pairCount * messages;
   let check = () => {};
   for (let i = 1; i < connections.length; i += 2) {
-    connections[i].onMessage = () => {
+    connections[i].onMessage = (_text, size) => {
       delivered++;
+      bytes += size;
       check();
     };
   }
@@ -219,6 +232,8 @@ async function pairs(pairCount: number, messages: number) {
   });
   row("private pairs", "deliveries per second", expected / (result.wallMs / 1000), "1/s");
   row("private pairs", "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
+  row("private pairs", "bytes per delivery", bytes / delivered, "B");
+  row("private pairs", "server CPU per byte delivered", (result.serverCpuMs * 1e6) / bytes, "ns");
   row(
     "private pairs",
     "generator CPU share",
@@ -230,7 +245,7 @@ async function pairs(pairCount: number, messages: number) {
 
 async function logins(total: number, concurrency: number) {
   const names = Array.from({ length: total }, (_, i) => `l${i}`);
-  if (target.system === "chat") {
+  if (protocolOf(target.system) === "chat") {
     // Registered beforehand (not measured), then logged out.
     for (const c of await connectAll(names, false)) c.close();
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -260,12 +275,44 @@ async function logins(total: number, concurrency: number) {
   );
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A full garbage collection in a Deno server, through its V8 inspector
+ * (HeapProfiler.collectGarbage), so that nothing is added to the servers
+ * for the bench. InspIRCd has no collector: for it this only waits.
+ */
+async function collectGarbage(): Promise<void> {
+  if (request.inspectPort === undefined) return await sleep(1000);
+  const targets = await (await fetch(`http://127.0.0.1:${request.inspectPort}/json/list`)).json();
+  const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  for (let id = 1; id <= 2; id++) {
+    const done = new Promise<void>((resolve) => {
+      socket.onmessage = (event) => {
+        if (JSON.parse(event.data).id === id) resolve();
+      };
+    });
+    socket.send(JSON.stringify({ id, method: "HeapProfiler.collectGarbage" }));
+    await done;
+  }
+  socket.close();
+  await sleep(1000); // for freed pages to leave the resident set
+}
+
 async function idle(count: number) {
-  const before = rssKiB(request.serverPid);
+  await collectGarbage();
+  const before = treeRssKiB(request.serverPids);
   const connections = await connectAll(Array.from({ length: count }, (_, i) => `i${i}`), false);
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const after = rssKiB(request.serverPid);
+  await sleep(2000);
+  const after = treeRssKiB(request.serverPids);
+  await collectGarbage();
+  const collected = treeRssKiB(request.serverPids);
   row("idle", "server memory per connection", (after - before) / count, "KiB");
+  row("idle", "server memory per connection after a full GC", (collected - before) / count, "KiB");
   for (const c of connections) c.close();
 }
 

@@ -50,11 +50,12 @@ export async function ensureInspircd(): Promise<string | null> {
 
 export interface RunningPeer {
   port: number;
-  pid: number;
+  pids: number[];
   stop(): Promise<void>;
 }
 
-function freePort(): number {
+/** A loopback port that was free a moment ago. */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -99,7 +100,7 @@ export async function startInspircd(certFile: string, keyFile: string): Promise<
   }
   return {
     port,
-    pid: child.pid,
+    pids: [child.pid],
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -1,12 +1,21 @@
 /**
- * `deno task bench`: chat side by side with InspIRCd, the IRC server, on
- * this machine, in one run. Each scenario gets a fresh server of each system
- * and the load generator (bench/load.ts) as a separate process; results go
- * to a table on stdout, bench/results/latest.json and bench/results/chart.svg.
+ * `deno task bench`: chat side by side with the floor (bench/floor.ts, the
+ * least a Deno node:tls server does to speak chat's wire format) and
+ * InspIRCd, the IRC server, on this machine, in one run (SPEC section 6).
+ * Each scenario gets a fresh server of each system and the load generator
+ * (bench/load.ts) as a separate process. Systems take turns within each
+ * scenario, in an order rotated every round; each run waits (boundedly) for
+ * a quiet machine first. The table shows medians with min-max over the
+ * rounds; results go to stdout, bench/results/latest.json and chart.svg.
  *
- *   deno task bench [--quick] [--only fanout,paced,pairs,logins,idle,history]
+ *   deno task bench [--quick] [--rounds N] [--only fanout,paced,pairs,logins,idle,history]
+ *                   [--before DIR]
  *
- * Scenarios (full size; --quick runs each smaller, in under two minutes):
+ * --before DIR adds "chat-before", the chat build in DIR (for instance from
+ * `git archive COMMIT | tar -x -C DIR`), to measure a change before and after
+ * with the same method in the same run.
+ *
+ * Scenarios (full size; --quick runs each smaller, once):
  *   fanout   200 receivers, one sender, 2,000 public messages of ~100 bytes
  *   paced    the same at 250 and 1,000 messages per second: latency
  *   pairs    100 pairs, 2,000 private messages each
@@ -18,11 +27,13 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeDataDir, ServerProcess } from "../tests/harness.ts";
-import { measureHistory, median } from "./history.ts";
+import { makeDataDir } from "../tests/harness.ts";
+import { measureHistory } from "./history.ts";
 import type { LoadRequest, Row } from "./load.ts";
-import { ensureInspircd, startInspircd } from "./peer.ts";
-import { chart, table } from "./report.ts";
+import { ensureInspircd } from "./peer.ts";
+import { machineBusyCores } from "./proc.ts";
+import { chart, type RunNote, summarize, table } from "./report.ts";
+import { startServer } from "./servers.ts";
 import type { SystemName } from "./systems.ts";
 
 const { values } = parseArgs({
@@ -30,11 +41,15 @@ const { values } = parseArgs({
   options: {
     quick: { type: "boolean" },
     only: { type: "string" },
+    rounds: { type: "string" },
+    before: { type: "string" },
   },
 });
 const quick = values.quick ?? false;
 const only = values.only?.split(",");
 const wanted = (scenario: string) => only === undefined || only.includes(scenario);
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds: a positive integer");
 
 const SIZES = quick
   ? {
@@ -60,34 +75,43 @@ const SIZES = quick
     history: [10_000, 100_000],
   };
 
-/** chat's limits, lifted as the peer's throttles are (bench/inspircd/inspircd.conf). */
-const CHAT_FLAGS = [
-  "--rate",
-  "1000000",
-  "--burst",
-  "1000000",
-  "--max-connections",
-  "100000",
-  "--max-per-address",
-  "100000",
-  "--max-anonymous",
-  "100000",
-  "--login-attempts",
-  "1000000",
-  "--max-queued",
-  "65536",
-  "--idle-timeout",
-  "3600",
-];
+/** A machine is quiet when all its processes keep less than this many cores busy. */
+const QUIET_CORES = 0.3;
+/** How long a run waits for a quiet machine before it goes ahead anyway (and says so). */
+const QUIET_WAIT_MS = quick ? 2_000 : 10_000;
 
 const LOAD = fileURLToPath(new URL("./load.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 const peerProblem = await ensureInspircd();
 if (peerProblem !== null) console.error(`bench: InspIRCd skipped: ${peerProblem}`);
-const systems: SystemName[] = peerProblem === null ? ["chat", "inspircd"] : ["chat"];
+const systems: SystemName[] = [
+  "chat",
+  "floor",
+  ...(peerProblem === null ? ["inspircd"] : []),
+  ...(values.before === undefined ? [] : ["chat-before"]),
+];
+
+type Request = Omit<LoadRequest, "system" | "port" | "serverPids" | "dir" | "caCertificate">;
+const scenarios: Request[] = [];
+if (wanted("fanout")) {
+  scenarios.push({ scenario: "fanout", receivers: SIZES.receivers, messages: SIZES.messages });
+}
+if (wanted("paced")) {
+  for (const [rate, messages] of SIZES.paced) {
+    scenarios.push({ scenario: "paced", receivers: SIZES.receivers, messages, rate });
+  }
+}
+if (wanted("pairs")) {
+  scenarios.push({ scenario: "pairs", pairs: SIZES.pairs, messages: SIZES.pairMessages });
+}
+if (wanted("logins")) {
+  scenarios.push({ scenario: "logins", logins: SIZES.logins, concurrency: SIZES.concurrency });
+}
+if (wanted("idle")) scenarios.push({ scenario: "idle", connections: SIZES.idle });
 
 const rows: Row[] = [];
+const notes: RunNote[] = [];
 
 async function runLoad(request: LoadRequest): Promise<Row[]> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -103,91 +127,113 @@ async function runLoad(request: LoadRequest): Promise<Row[]> {
   return JSON.parse(text);
 }
 
+/** Waits until the machine is quiet, for QUIET_WAIT_MS at most; returns the last busy figure. */
+async function quietMachine(): Promise<{ busyCores: number; waitedMs: number }> {
+  const start = performance.now();
+  for (;;) {
+    const busyCores = await machineBusyCores(500);
+    const waitedMs = performance.now() - start;
+    if (busyCores < QUIET_CORES || waitedMs >= QUIET_WAIT_MS) return { busyCores, waitedMs };
+  }
+}
+
 /** Runs one scenario against a fresh server of `system`. */
-async function scenario(system: SystemName, request: Partial<LoadRequest>): Promise<void> {
+async function scenario(system: SystemName, request: Request, round: number): Promise<void> {
   const dir = await makeDataDir();
   const caCertificate = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
-  const base = { system, dir, caCertificate } as const;
   try {
-    // Either system, as a running process: its port, its PID (for /proc), and how to stop it.
-    const server = system === "chat"
-      ? await ServerProcess.start(dir, CHAT_FLAGS)
-      : await startInspircd(
-        join(dir, "serverkeys", "server.crt"),
-        join(dir, "serverkeys", "server.key"),
-      );
+    const server = await startServer(system, dir, {
+      inspect: request.scenario === "idle",
+      beforeRoot: values.before,
+    });
     try {
-      const load = { ...base, ...request, port: server.port, serverPid: server.pid };
-      rows.push(...await runLoad(load as LoadRequest));
+      const quiet = await quietMachine();
+      notes.push({ round, scenario: request.scenario, system, ...quiet });
+      const load: LoadRequest = {
+        ...request,
+        system,
+        dir,
+        caCertificate,
+        port: server.port,
+        serverPids: server.pids,
+        inspectPort: server.inspectPort,
+      };
+      rows.push(...await runLoad(load));
     } finally {
       await server.stop();
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  console.error(`bench: ${request.scenario} on ${system} done`);
+  console.error(`bench: round ${round + 1}, ${request.scenario} on ${system} done`);
 }
 
 const started = performance.now();
-for (const system of systems) {
-  if (wanted("fanout")) {
-    await scenario(system, {
-      scenario: "fanout",
-      receivers: SIZES.receivers,
-      messages: SIZES.messages,
-    });
+for (let round = 0; round < rounds; round++) {
+  // Every system takes its turn in each scenario; who goes first rotates each round.
+  const order = systems.map((_, i) => systems[(i + round) % systems.length]);
+  for (const request of scenarios) {
+    for (const system of order) await scenario(system, request, round);
   }
-  if (wanted("paced")) {
-    for (const [rate, messages] of SIZES.paced) {
-      await scenario(system, { scenario: "paced", receivers: SIZES.receivers, messages, rate });
-    }
-  }
-  if (wanted("pairs")) {
-    await scenario(system, { scenario: "pairs", pairs: SIZES.pairs, messages: SIZES.pairMessages });
-  }
-  if (wanted("logins")) {
-    await scenario(system, {
-      scenario: "logins",
-      logins: SIZES.logins,
-      concurrency: SIZES.concurrency,
-    });
-  }
-  if (wanted("idle")) await scenario(system, { scenario: "idle", connections: SIZES.idle });
 }
 if (wanted("history")) {
   for (const count of SIZES.history) {
     const times = await measureHistory(count, quick ? 3 : 5);
     for (const kind of ["first", "later"] as const) {
-      rows.push({
-        scenario: `history ${count.toLocaleString("en-US")}`,
-        system: "chat",
-        metric: `time to show, ${kind} login`,
-        value: median(times[kind]),
-        unit: "ms",
-      });
+      for (const value of times[kind]) {
+        rows.push({
+          scenario: `history ${count.toLocaleString("en-US")}`,
+          system: "chat",
+          metric: `time to show, ${kind} login`,
+          value,
+          unit: "ms",
+        });
+      }
     }
     console.error(`bench: history of ${count} done`);
   }
 }
 
-const elapsed = ((performance.now() - started) / 1000).toFixed(0);
-console.log(table(rows));
+const summary = summarize(rows);
+const elapsed = (performance.now() - started) / 1000;
+const busyRuns = notes.filter((n) => n.busyCores >= QUIET_CORES);
+const machine = `${Deno.build.target}, ${navigator.hardwareConcurrency} cores`;
+const noisy = busyRuns.length === 0
+  ? "every run started on a quiet machine"
+  : `${busyRuns.length} of ${notes.length} runs started on a busy machine after waiting ` +
+    `${QUIET_WAIT_MS / 1000} s (up to ${
+      Math.max(...busyRuns.map((n) => n.busyCores)).toFixed(2)
+    } cores busy with other work)`;
+console.log(table(summary, systems));
 console.log(
-  `\n${
-    quick ? "quick" : "full"
-  } run in ${elapsed} s, ${Deno.build.target}, ${navigator.hardwareConcurrency} cores`,
+  `\n${quick ? "quick" : "full"} run, ${rounds} round(s), in ${
+    elapsed.toFixed(0)
+  } s, ${machine}; ` +
+    `medians (min-max); ${noisy}`,
 );
 
 const results = fileURLToPath(new URL("./results/", import.meta.url));
 await Deno.mkdir(results, { recursive: true });
-const suffix = quick ? "quick" : "latest";
-await Deno.writeTextFile(join(results, `${suffix}.json`), JSON.stringify(rows, null, 2) + "\n");
-if (!quick) {
+const date = new Date().toISOString().slice(0, 10);
+const report = {
+  date,
+  kind: quick ? "quick" : "full",
+  rounds,
+  machine,
+  seconds: Math.round(elapsed),
+  quiet: { belowCores: QUIET_CORES, waitAtMostMs: QUIET_WAIT_MS, runs: notes },
+  rows: summary,
+};
+// Only a run of every system over every scenario replaces the summaries kept in the repository.
+const complete = only === undefined && values.before === undefined;
+const file = complete
+  ? join(results, `${quick ? "quick" : "latest"}.json`)
+  : await Deno.makeTempFile({ prefix: "chat-bench-", suffix: ".json" });
+await Deno.writeTextFile(file, JSON.stringify(report, null, 2) + "\n");
+console.log(`results: ${file}`);
+if (complete && !quick) {
   await Deno.writeTextFile(
     join(results, "chart.svg"),
-    chart(
-      rows,
-      `chat vs InspIRCd 3.15, same machine, same run (${new Date().toISOString().slice(0, 10)})`,
-    ),
+    chart(summary, `chat against the floor and InspIRCd 3.15, same machine, same run (${date})`),
   );
 }

@@ -1,8 +1,9 @@
 /**
- * The two systems under test, behind one small interface for the load
- * generator: chat (its own protocol, mutual TLS, signed and sealed messages)
- * and an IRC server (RFC 1459/2812 over TLS). Each connection reads with one
- * buffer and hands over message lines only; writes are batched per turn.
+ * The systems under test, behind one small interface for the load
+ * generator: chat's protocol (chat itself and the floor server; mutual TLS,
+ * signed and sealed messages, frames made and read by protocol/) and IRC
+ * (RFC 1459/2812 over TLS, InspIRCd). Each connection reads with one buffer
+ * and hands over delivered messages only; writes are batched per turn.
  */
 
 import { bindEncryptionKey, generateEncryptionKeyPair, OwnKeys, Peer } from "../e2e/keys.ts";
@@ -10,22 +11,41 @@ import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
 import { type Authority, createRequest, signRequest } from "../pki/certificates.ts";
 import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
 import { toBase64Url } from "../protocol/base64url.ts";
+import { decodeServerFrame, encodeFrame, type ServerFrame } from "../protocol/frames.ts";
+import { LineDecoder } from "../protocol/line_decoder.ts";
+import { PROTOCOL_VERSIONS } from "../protocol/limits.ts";
 
-export type SystemName = "chat" | "inspircd";
+/** Longest line the generator takes (history is empty in the bench). */
+const MAX_READ_LINE_BYTES = 1024 * 1024;
+
+/**
+ * A system under test: "chat", "floor" (bench/floor.ts), "inspircd", or
+ * "chat-before" (a baseline build of chat, `--before DIR`). All but InspIRCd
+ * speak chat's protocol.
+ */
+export type SystemName = string;
+export type WireProtocol = "chat" | "irc";
+
+export function protocolOf(system: SystemName): WireProtocol {
+  return system === "inspircd" ? "irc" : "chat";
+}
 
 export interface Target {
   system: SystemName;
   port: number;
   caCertificate: string;
-  /** chat only: the CA, to certify bench users. */
+  /** chat's protocol only: the CA, to certify bench users. */
   authority?: Authority;
 }
 
 /** One logged-in user of either system. */
 export interface BenchConnection {
   readonly name: string;
-  /** Every delivered message line (public or private), as received. */
-  onMessage: (line: string) => void;
+  /**
+   * Every delivered message (public or private): its text as received
+   * (a private message's is its opaque payload) and the bytes of its line.
+   */
+  onMessage: (text: string, bytes: number) => void;
   sendPublic(text: string): void;
   sendPrivate(to: string, text: string): void;
   /**
@@ -42,14 +62,15 @@ export interface BenchConnection {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-/** A TLS connection that splits what it reads into lines. */
+/** A TLS connection that splits what it reads into lines (bytes, without their "\n"). */
 class LineTransport {
   readonly conn: Deno.TlsConn;
   #pending: string[] = [];
   #writing: Promise<void> = Promise.resolve();
   #scheduled = false;
-  onLine: (line: string) => void = () => {};
+  onLine: (line: Uint8Array) => void = () => {};
   readonly closed: Promise<void>;
 
   constructor(conn: Deno.TlsConn) {
@@ -83,21 +104,12 @@ class LineTransport {
 
   async #read(): Promise<void> {
     const buffer = new Uint8Array(256 * 1024);
-    const decoder = new TextDecoder();
-    let partial = "";
+    const lines = new LineDecoder(MAX_READ_LINE_BYTES);
     try {
       for (;;) {
         const n = await this.conn.read(buffer);
         if (n === null) return;
-        const text = partial + decoder.decode(buffer.subarray(0, n), { stream: true });
-        let start = 0;
-        for (;;) {
-          const end = text.indexOf("\n", start);
-          if (end === -1) break;
-          this.onLine(text.slice(start, end));
-          start = end + 1;
-        }
-        partial = text.slice(start);
+        for (const line of lines.push(buffer.subarray(0, n))) this.onLine(line);
       }
     } catch {
       // closed
@@ -105,7 +117,7 @@ class LineTransport {
   }
 
   /** Waits for a line that matches; other lines go to `onLine` meanwhile. */
-  waitFor(test: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
+  waitFor(test: (line: Uint8Array) => boolean, timeoutMs = 30_000): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       const previous = this.onLine;
       const timer = setTimeout(() => {
@@ -128,6 +140,15 @@ class LineTransport {
     } catch {
       // already closed
     }
+  }
+}
+
+/** A frame from a server that speaks chat's protocol, or null for one that is not valid. */
+function decodeChatLine(line: Uint8Array): ServerFrame | null {
+  try {
+    return decodeServerFrame(line);
+  } catch {
+    return null;
   }
 }
 
@@ -157,15 +178,15 @@ export async function makeChatUser(name: string, authority: Authority): Promise<
 }
 
 class ChatConnection implements BenchConnection {
-  onMessage: (line: string) => void = () => {};
+  onMessage: (text: string, bytes: number) => void = () => {};
   #nextId = 10;
   readonly #peers = new Map<string, Peer>();
 
   constructor(readonly transport: LineTransport, readonly user: ChatUser) {
     transport.onLine = (line) => {
-      if (line.startsWith('{"type":"public"') || line.startsWith('{"type":"private"')) {
-        this.onMessage(line);
-      }
+      const frame = decodeChatLine(line);
+      if (frame?.type === "public") this.onMessage(frame.text, line.byteLength + 1);
+      else if (frame?.type === "private") this.onMessage(frame.payload, line.byteLength + 1);
     };
   }
 
@@ -188,12 +209,12 @@ class ChatConnection implements BenchConnection {
 
   preparePublic(text: string): string {
     const signature = signPublicMessage(this.user.own, text);
-    return JSON.stringify({ type: "public", id: this.#nextId++, text, signature }) + "\n";
+    return encodeFrame({ type: "public", id: this.#nextId++, text, signature });
   }
 
   preparePrivate(to: string, text: string): string {
     const payload = sealPrivateMessage(this.user.own, this.#peers.get(to)!, text);
-    return JSON.stringify({ type: "private", id: this.#nextId++, to, payload }) + "\n";
+    return encodeFrame({ type: "private", id: this.#nextId++, to, payload });
   }
 
   sendPrepared(frame: string): void {
@@ -226,33 +247,35 @@ export async function chatConnect(
   const transport = new LineTransport(conn);
   const request = kind === "register"
     ? {
-      type: "register",
+      type: "register" as const,
       id: 1,
       name: user.name,
       encryption_key: toBase64Url(user.own.keys.encryption),
       binding: toBase64Url(bindEncryptionKey(user.own)),
     }
-    : { type: "login", id: 1, name: user.name };
-  const done = transport.waitFor((line) =>
-    line.startsWith('{"type":"history_end"') || line.startsWith('{"type":"error"')
-  );
-  transport.write(JSON.stringify({ type: "hello", versions: [1] }) + "\n");
-  transport.write(JSON.stringify(request) + "\n");
+    : { type: "login" as const, id: 1, name: user.name };
+  const done = transport.waitFor((line) => {
+    const type = decodeChatLine(line)?.type;
+    return type === "history_end" || type === "error" || type === undefined;
+  });
+  transport.write(encodeFrame({ type: "hello", versions: [...PROTOCOL_VERSIONS] }));
+  transport.write(encodeFrame(request));
   const reply = await done;
-  if (!reply.startsWith('{"type":"history_end"')) {
+  if (decodeChatLine(reply)?.type !== "history_end") {
     transport.close();
-    throw new Error(`${kind} ${user.name}: ${reply}`);
+    throw new Error(`${kind} ${user.name}: ${decoder.decode(reply)}`);
   }
   return new ChatConnection(transport, user);
 }
 
 class IrcConnection implements BenchConnection {
-  onMessage: (line: string) => void = () => {};
+  onMessage: (text: string, bytes: number) => void = () => {};
 
   constructor(readonly transport: LineTransport, readonly name: string) {
-    transport.onLine = (line) => {
-      if (line.includes(" PRIVMSG ")) this.onMessage(line);
-      else if (line.startsWith("PING ")) transport.write(`PONG ${line.slice(5)}\r\n`);
+    transport.onLine = (bytes) => {
+      const line = decoder.decode(bytes);
+      if (line.includes(" PRIVMSG ")) this.onMessage(line, bytes.byteLength + 1);
+      else if (line.startsWith("PING ")) transport.write(`PONG ${line.slice(5).trimEnd()}\r\n`);
     };
   }
 
@@ -299,12 +322,15 @@ export async function ircConnect(
   });
   await conn.handshake();
   const transport = new LineTransport(conn);
-  const welcome = transport.waitFor((line) => / 001 /.test(line) || line.startsWith("ERROR"));
+  const text = (line: Uint8Array) => decoder.decode(line);
+  const welcome = transport.waitFor((line) =>
+    / 001 /.test(text(line)) || text(line).startsWith("ERROR")
+  );
   transport.write(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`);
-  const reply = await welcome;
+  const reply = text(await welcome);
   if (reply.startsWith("ERROR")) throw new Error(`${nick}: ${reply}`);
   if (join) {
-    const joined = transport.waitFor((line) => / 366 /.test(line));
+    const joined = transport.waitFor((line) => / 366 /.test(text(line)));
     transport.write("JOIN #bench\r\n");
     await joined;
   }

@@ -114,6 +114,16 @@ export function encodeFrame(frame: ClientFrame | ServerFrame): string {
   return JSON.stringify(frame) + "\n";
 }
 
+/**
+ * The sender's copy of a message line made by encodeFrame: the same frame
+ * with `re` added, byte for byte what `encodeFrame({ ...frame, re })` makes,
+ * without encoding the frame a second time.
+ */
+export function encodeEcho(line: string, re: number): string {
+  // JSON.stringify puts a new key last: the echo is the line before its "}\n", then `re`.
+  return `${line.slice(0, -2)},"re":${re}}\n`;
+}
+
 export function encodeFrameBytes(frame: ClientFrame | ServerFrame): Uint8Array {
   return encoder.encode(encodeFrame(frame));
 }

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { decodeClientFrame, decodeServerFrame, encodeFrame, ProtocolError } from "./frames.ts";
-import type { ClientFrame, ServerFrame } from "./frames.ts";
+import {
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeEcho,
+  encodeFrame,
+  ProtocolError,
+} from "./frames.ts";
+import type { ClientFrame, PrivateMessage, PublicMessage, ServerFrame } from "./frames.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const KEY = "A".repeat(58) + "A"; // 44 bytes of base64url
@@ -120,4 +126,14 @@ Deno.test("decodeServerFrame() reads a time of -0 as 0, so frames survive a roun
     bytes('{"type":"public","id":1,"time":-0,"from":"sam","text":"x","signature":"s"}'),
   );
   assert.ok(frame.type === "public" && Object.is(frame.time, 0));
+});
+
+Deno.test("encodeEcho() makes what encoding the frame with its `re` makes", () => {
+  const frames: (PublicMessage | PrivateMessage)[] = [
+    { type: "public", id: 7, time: 0, from: "sam", text: 'a "quoted" }\n', signature: "{}" },
+    { type: "private", id: 8, time: 1, from: "sam", to: "erik", payload: "opaque" },
+  ];
+  for (const frame of frames) {
+    assert.equal(encodeEcho(encodeFrame(frame), 42), encodeFrame({ ...frame, re: 42 }));
+  }
 });
