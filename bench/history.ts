@@ -19,7 +19,7 @@ import { OwnKeys, Peer } from "../e2e/keys.ts";
 import { ownKeys } from "../client/peers.ts";
 import { KeyStore } from "../client/store.ts";
 import { median } from "./report.ts";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../tests/harness.ts";
+import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../testing/chat.ts";
 
 const RUNS = 5;
 

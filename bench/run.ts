@@ -27,7 +27,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeDataDir } from "../tests/harness.ts";
+import { makeDataDir } from "../testing/chat.ts";
 import { measureHistory } from "./history.ts";
 import type { LoadRequest, Row } from "./load.ts";
 import { ensureInspircd } from "./peer.ts";

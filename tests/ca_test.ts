@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createRequest } from "../pki/certificates.ts";
 import { generateKeyPair } from "../pki/keys.ts";
 import { x509 } from "../pki/x509.ts";
-import { chatSession, makeDataDir, runChat, ServerProcess } from "./harness.ts";
+import { chatSession, makeDataDir, runChat, ServerProcess } from "../testing/chat.ts";
 
 async function digest(path: string): Promise<string> {
   const bytes = await Deno.readFile(path);

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, makeDataDir, runChat, ServerProcess, withoutTimes } from "./harness.ts";
+import { chatSession, makeDataDir, runChat, ServerProcess, withoutTimes } from "../testing/chat.ts";
 
 async function entries(path: string): Promise<string[]> {
   const names = [];

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CONFIG, LineReader, MAIN, withoutTimes } from "./harness.ts";
+import { CONFIG, LineReader, MAIN, withoutTimes } from "../testing/chat.ts";
+import { killChild, runWithTimeout } from "../testing/child.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
 
@@ -18,39 +19,42 @@ Deno.test({
     const config = JSON.parse(await Deno.readTextFile(CONFIG));
     const flags = (config.tasks.compile.command as string)
       .replace(/^deno compile /, "").replace(/ main\.ts$/, "").split(" ");
-    const build = await new Deno.Command(Deno.execPath(), {
-      args: ["compile", `--config=${CONFIG}`, ...flags, MAIN],
-      cwd: dir,
-      env: { DENORT_BIN: denort! },
-    }).output();
-    assert.equal(build.code, 0, new TextDecoder().decode(build.stderr));
+    const build = await runWithTimeout(
+      new Deno.Command(Deno.execPath(), {
+        args: ["compile", `--config=${CONFIG}`, ...flags, MAIN],
+        cwd: dir,
+        env: { DENORT_BIN: denort! },
+        stdout: "piped",
+        stderr: "piped",
+      }),
+      undefined,
+      120_000,
+      "deno compile",
+    );
+    assert.equal(build.code, 0, build.stderr);
     const chat = join(dir, "chat");
-    const run = (args: string[], input?: string) => {
-      const child = new Deno.Command(chat, {
+    const command = (args: string[], input?: string) =>
+      new Deno.Command(chat, {
         args,
         cwd: dir,
         stdin: input === undefined ? "null" : "piped",
         stdout: "piped",
         stderr: "piped",
-      }).spawn();
-      if (input !== undefined) {
-        const writer = child.stdin.getWriter();
-        writer.write(new TextEncoder().encode(input)).then(() => writer.close());
-      }
-      return child;
-    };
-    assert.equal((await run(["ca", "init"]).output()).code, 0);
-    const server = run(["server", "0"]);
+      });
+    const run = (args: string[], input?: string) =>
+      runWithTimeout(command(args, input), input, undefined, `./chat ${args.join(" ")}`);
+    assert.equal((await run(["ca", "init"])).code, 0);
+    const server = command(["server", "0"]).spawn();
     const log = new LineReader(server.stdout);
     try {
       const port = /:(\d+)$/.exec(await log.waitFor(/^listening on /))![1];
-      const client = await run(["client", "127.0.0.1", port], "/register sam\nhello\n").output();
-      assert.deepEqual(withoutTimes(new TextDecoder().decode(client.stdout)), [
+      const client = await run(["client", "127.0.0.1", port], "/register sam\nhello\n");
+      assert.deepEqual(withoutTimes(client.stdout), [
         "Registration Succeeded",
         "sam: hello",
       ]);
     } finally {
-      server.kill("SIGTERM");
+      killChild(server, "SIGTERM");
       await server.status;
       await server.stderr.cancel();
       await log.done;

@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+import {
+  chatSession,
+  ClientProcess,
+  makeDataDir,
+  ServerProcess,
+  withoutTimes,
+} from "../testing/chat.ts";
 
 const CYCLES = 5;
 const BURST = 400;

@@ -12,7 +12,13 @@ import { loadAuthority } from "../pki/authority.ts";
 import { createRequest, signRequest } from "../pki/certificates.ts";
 import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
 import { dataPaths } from "../pki/paths.ts";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+import {
+  chatSession,
+  ClientProcess,
+  makeDataDir,
+  ServerProcess,
+  withoutTimes,
+} from "../testing/chat.ts";
 
 /** Runs `change` on chat.db as an attacker with the server's file would. */
 function tamper(dir: string, change: (db: DatabaseSync) => void): void {

@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
-import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
 
 const IDLE_SOCKETS = 2000;
 /** Attackers come from several loopback addresses, as a botnet would from several hosts. */

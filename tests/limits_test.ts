@@ -6,8 +6,14 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess, WAIT_MS } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import {
+  chatSession,
+  ClientProcess,
+  makeDataDir,
+  ServerProcess,
+  WAIT_MS,
+} from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
 
 async function credentials(dir: string, name: string) {
   return {

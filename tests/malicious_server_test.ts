@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import tls from "node:tls";
 import { join } from "node:path";
-import { makeDataDir, runChat } from "./harness.ts";
+import { makeDataDir, runChat } from "../testing/chat.ts";
 
 type Script = (socket: tls.TLSSocket, line: Record<string, unknown>) => void;
 

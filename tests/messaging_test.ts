@@ -5,7 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+import {
+  chatSession,
+  ClientProcess,
+  makeDataDir,
+  ServerProcess,
+  withoutTimes,
+} from "../testing/chat.ts";
 
 Deno.test("public messages reach every logged-in user live, private ones only their two parties", async () => {
   const dir = await makeDataDir();

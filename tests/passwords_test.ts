@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "../testing/chat.ts";
 
 Deno.test("a password-protected key is encrypted on disk and needed to log in", async () => {
   const dir = await makeDataDir();

@@ -19,8 +19,9 @@ import { generateEncryptionKeyPair } from "../e2e/keys.ts";
 import { toBase64Url } from "../protocol/base64url.ts";
 import { loadAuthority } from "../pki/authority.ts";
 import { dataPaths } from "../pki/paths.ts";
-import { chatSession, makeDataDir, ServerProcess } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import { chatSession, makeDataDir, ServerProcess } from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
+import { runWithTimeout } from "../testing/child.ts";
 
 type Credentials = { certificate: string; key: string };
 
@@ -226,8 +227,10 @@ Deno.test("the server answers a frame before hello, or an unknown version, by cl
 
 /** Runs openssl; these tests need it to make what our own code refuses to make. */
 async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", { args, cwd: dir }).output();
-  if (code !== 0) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
+  const { code, stderr } = await runWithTimeout(
+    new Deno.Command("openssl", { args, cwd: dir, stdout: "piped", stderr: "piped" }),
+  );
+  if (code !== 0) throw new Error(`openssl ${args[0]}: ${stderr}`);
 }
 
 const hasOpenssl = (() => {

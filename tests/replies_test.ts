@@ -11,7 +11,7 @@ import {
   runChat,
   ServerProcess,
   withoutTimes,
-} from "./harness.ts";
+} from "../testing/chat.ts";
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /;
 

@@ -7,7 +7,15 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, CONFIG, makeDataDir, runChat, ServerProcess, taskFlags } from "./harness.ts";
+import {
+  chatSession,
+  CONFIG,
+  makeDataDir,
+  runChat,
+  ServerProcess,
+  taskFlags,
+} from "../testing/chat.ts";
+import { runWithTimeout } from "../testing/child.ts";
 
 Deno.test("each task's flags allow only its own folders", () => {
   const flag = (task: "ca" | "server" | "client", name: string) =>
@@ -86,11 +94,15 @@ Deno.test("the client cannot write outside clientkeys/ even if its code tried (N
     try { Deno.readTextFileSync("ttpkeys/ca.key"); console.log("READ ttpkeys/ca.key"); }
     catch (e) { console.log(e.name + " read ttpkeys/ca.key"); }`,
   );
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...taskFlags("client"), probe],
-    cwd: dir,
-  }).output();
-  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  const { stdout } = await runWithTimeout(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", ...taskFlags("client"), probe],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+  const lines = stdout.trim().split("\n");
   assert.deepEqual(lines, [
     "NotCapable chat.db",
     "NotCapable ttpkeys/ca.key",
@@ -123,11 +135,15 @@ Deno.test("with the compile task's union of flags, each command narrows to its o
     console.log(results.join(", "));`,
   );
   const allowed = async (command: string) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...flags, probe, command],
-      cwd: dir,
-    }).output();
-    return new TextDecoder().decode(out.stdout).trim();
+    const out = await runWithTimeout(
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, probe, command],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }),
+    );
+    return out.stdout.trim();
   };
   assert.equal(await allowed("server"), "read serverkeys/server.key, write chat.db");
   assert.equal(await allowed("client"), "read clientkeys/ca.crt, write clientkeys/x");
