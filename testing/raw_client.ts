@@ -47,6 +47,11 @@ export class RawClient {
     return new RawClient(conn);
   }
 
+  /** Our side's port: the server's log names a connection by it (`from 127.0.0.1:PORT`). */
+  get localPort(): number {
+    return (this.#conn.localAddr as Deno.NetAddr).port;
+  }
+
   /** Sends a frame (encoded), a string (as UTF-8) or bytes (as they are). */
   async send(frame: ClientFrame | string | Uint8Array): Promise<void> {
     const bytes = frame instanceof Uint8Array
