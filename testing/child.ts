@@ -54,7 +54,7 @@ export async function exitWithin(
       ms,
       what,
     );
-    return { code: status.code, stdout: out.text(), stderr: err.text() };
+    return { code: status.code, stdout: out.raw(), stderr: err.raw() };
   } catch (error) {
     if (!(error instanceof DeadlineError)) throw error;
     killChild(child);
@@ -63,7 +63,7 @@ export async function exitWithin(
     await withDeadline(Promise.all([out.done, err.done]), WAIT_MS, `${what} output`).catch(
       () => {},
     );
-    throw new ChildTimeoutError(what, ms, { code: -1, stdout: out.text(), stderr: err.text() });
+    throw new ChildTimeoutError(what, ms, { code: -1, stdout: out.raw(), stderr: err.raw() });
   }
 }
 

@@ -10,6 +10,7 @@ export class LineReader {
   #waiters: Array<() => void> = [];
   #ended = false;
   #partial = "";
+  #raw = "";
   readonly done: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -20,7 +21,9 @@ export class LineReader {
     const textDecoder = new TextDecoder();
     try {
       for await (const chunk of stream) {
-        this.#partial += textDecoder.decode(chunk, { stream: true });
+        const text = textDecoder.decode(chunk, { stream: true });
+        this.#raw += text;
+        this.#partial += text;
         let newline;
         while ((newline = this.#partial.indexOf("\n")) !== -1) {
           this.lines.push(this.#partial.slice(0, newline));
@@ -66,7 +69,12 @@ export class LineReader {
     }
   }
 
-  /** Everything read so far, a trailing partial line included. */
+  /** Everything read so far, exactly (newlines and a final newline as they came). */
+  raw(): string {
+    return this.#raw;
+  }
+
+  /** The lines read so far joined by newlines, a trailing partial line included. */
   text(): string {
     return this.#partial === "" ? this.lines.join("\n") : [...this.lines, this.#partial].join("\n");
   }
