@@ -8,7 +8,6 @@
  */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { WAIT_MS } from "./deadline.ts";
 import { exitWithin, killChild, type Output, RUN_MS, runWithTimeout } from "./child.ts";
 import { LineReader } from "./line_reader.ts";
 
@@ -110,11 +109,11 @@ export class ServerProcess {
 
   /**
    * Sends `signal` and waits for the exit. A server that outlives SIGTERM by
-   * WAIT_MS is killed and the test fails with its log.
+   * RUN_MS is killed and the test fails with its log.
    */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
     killChild(this.#child, signal);
-    await exitWithin(this.#child, this.log, this.errors, WAIT_MS, `chat server (${signal})`);
+    await exitWithin(this.#child, this.log, this.errors, RUN_MS, `chat server (${signal})`);
     return await this.#child.status;
   }
 
@@ -153,13 +152,13 @@ export class ClientProcess {
   }
 
   /** Closes stdin (end of input) and waits for the exit; killed and failed after `ms`. */
-  async end(ms: number = WAIT_MS): Promise<Output> {
+  async end(ms: number = RUN_MS): Promise<Output> {
     await this.#writer.close().catch(() => {});
     return await exitWithin(this.#child, this.output, this.errors, ms, "chat client (stdin ended)");
   }
 
   /** Waits for the client to exit on its own, stdin left open; killed and failed after `ms`. */
-  async exited(ms: number = WAIT_MS): Promise<Output> {
+  async exited(ms: number = RUN_MS): Promise<Output> {
     try {
       return await exitWithin(this.#child, this.output, this.errors, ms, "chat client");
     } finally {
