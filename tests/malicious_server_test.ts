@@ -1,49 +1,22 @@
 /**
- * The client against a malicious server: a test double that speaks TLS with
- * the CA's own server certificate (as a compromised server would) and sends
+ * The client against a malicious server: a test double (testing/fake_server.ts)
+ * that speaks TLS with the CA's own server certificate and sends
  * oversized, malformed and escape-laden data. The client must not crash, must
  * not let a control character reach the terminal, and must say what happened.
  */
 
 import assert from "node:assert/strict";
-import tls from "node:tls";
-import { join } from "node:path";
-import { makeDataDir, runChat } from "../testing/chat.ts";
-
-type Script = (socket: tls.TLSSocket, line: Record<string, unknown>) => void;
-
-/** A TLS server with the real server's key that answers each frame with `script`. */
-async function fakeServer(dir: string, script: Script) {
-  const server = tls.createServer({
-    key: await Deno.readTextFile(join(dir, "serverkeys", "server.key")),
-    cert: await Deno.readTextFile(join(dir, "serverkeys", "server.crt")),
-    requestCert: true,
-    rejectUnauthorized: false,
-  }, (socket) => {
-    let buffer = "";
-    socket.on("error", () => {});
-    socket.on("data", (chunk: Uint8Array) => {
-      buffer += new TextDecoder().decode(chunk);
-      let newline;
-      while ((newline = buffer.indexOf("\n")) !== -1) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        try {
-          script(socket, JSON.parse(line));
-        } catch {
-          socket.destroy();
-        }
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as { port: number }).port, close: () => server.close() };
-}
+import type tls from "node:tls";
+import { makeDataDir, runChat, withoutTimes } from "../testing/chat.ts";
+import { type Script, startFakeServer } from "../testing/fake_server.ts";
+import { keysReply, mintIdentity } from "../testing/identities.ts";
+import { signPublicMessage } from "../e2e/envelope.ts";
+import { encodeFrame } from "../protocol/frames.ts";
 
 const send = (socket: tls.TLSSocket, text: string) => socket.write(text);
 const hello = '{"type":"hello","version":1}\n';
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 const MALFORMED = /^error: the server sent a malformed frame$/m;
 
@@ -59,47 +32,12 @@ const SCRIPTS: Record<string, [Script, RegExp]> = {
       send(socket, hello + '{"type":"error","code":"\\u001b[2J\\u001b]0;pwned\\u0007"}\n');
     }
   }, MALFORMED],
-  "escape-laden messages and names after registration": [
-    (socket, frame) => {
-      if (frame.type === "hello") send(socket, hello);
-      if (frame.type === "register") {
-        send(socket, JSON.stringify({ type: "ok", re: frame.id, status: "registered" }) + "\n");
-        // A message whose text would clear the screen and retitle the terminal.
-        send(
-          socket,
-          JSON.stringify({
-            type: "public",
-            id: 1,
-            time: 0,
-            from: "mallory",
-            text: "\x1b[2J\x1b]0;pwned\x07\u202eevil\r\x1b[1A",
-            signature: "{}",
-          }) + "\n",
-        );
-        send(socket, JSON.stringify({ type: "history_end", re: frame.id }) + "\n");
-      }
-      if (frame.type === "keys") {
-        send(
-          socket,
-          JSON.stringify({ type: "error", re: frame.id, code: "user_not_found" }) + "\n",
-        );
-      }
-      if (frame.type === "users") {
-        // A user name with an escape in it.
-        send(
-          socket,
-          JSON.stringify({ type: "users", re: frame.id, names: ["ok", "\x1b[31mred"] }) + "\n",
-        );
-      }
-    },
-    /^Registration Succeeded\nwarning: public message #1 from mallory is not shown: .*\nerror: disconnected: the server sent a malformed frame\n$/,
-  ],
 };
 
 for (const [what, [script, expected]] of Object.entries(SCRIPTS)) {
   Deno.test(`the client survives a malicious server sending ${what}`, async () => {
     const dir = await makeDataDir();
-    const server = await fakeServer(dir, script);
+    const server = await startFakeServer(dir, script);
     try {
       const out = await runChat(
         "client",
@@ -123,3 +61,54 @@ for (const [what, [script, expected]] of Object.entries(SCRIPTS)) {
     }
   });
 }
+
+Deno.test("a verified message full of escapes reaches the terminal neutralised", async () => {
+  const dir = await makeDataDir();
+  // mallory is a real user of this CA, so her message verifies and is shown:
+  // only the neutralisation stands between its text and the terminal.
+  const mallory = await mintIdentity(dir, "mallory");
+  const text = "\x1b[2J\x1b]0;pwned\x07\u202eevil\r\x1b[1A\u2028\x9b31m";
+  const time = Date.now();
+  const server = await startFakeServer(dir, (socket, frame) => {
+    if (frame.type === "hello") send(socket, hello);
+    if (frame.type === "register") {
+      send(socket, JSON.stringify({ type: "ok", re: frame.id, status: "registered" }) + "\n");
+      send(
+        socket,
+        JSON.stringify({
+          type: "public",
+          id: 1,
+          time,
+          from: "mallory",
+          text,
+          signature: signPublicMessage(mallory.keys, text, { time }),
+        }) + "\n",
+      );
+      send(socket, JSON.stringify({ type: "history_end", re: frame.id }) + "\n");
+    }
+    if (frame.type === "keys" && frame.name === "mallory") {
+      send(socket, encodeFrame(keysReply(mallory, frame.id as number)) + "\n");
+    }
+  });
+  try {
+    const out = await runChat(
+      "client",
+      ["127.0.0.1", String(server.port)],
+      dir,
+      "/register victim\n/users\n",
+    );
+    assert.ok(
+      !CONTROL.test(out.stdout),
+      `a control character reached the terminal:\n${out.stdout}`,
+    );
+    // Each unsafe character is replaced by U+FFFD, written out here, not computed.
+    assert.deepEqual(withoutTimes(out.stdout), [
+      "Registration Succeeded",
+      "mallory: \ufffd[2J\ufffd]0;pwned\ufffd\ufffdevil\ufffd\ufffd[1A\ufffd\ufffd31m",
+    ]);
+    assert.equal(out.stderr, "");
+    assert.equal(out.code, 0);
+  } finally {
+    server.close();
+  }
+});
