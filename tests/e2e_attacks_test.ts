@@ -48,8 +48,9 @@ Deno.test("chat.db and its WAL never hold private plaintext or passwords", async
       "/register erik",
       `@sam ${secret}`,
       `@erik ${secret} to myself`,
+      CANARY,
     ]);
-    assert.equal(withoutTimes(erik.stdout).at(-1), `erik: @erik ${secret} to myself`);
+    assert.equal(withoutTimes(erik.stdout).at(-1), `erik: ${CANARY}`);
     const read = await chatSession(dir, server.port, [`/login sam ${password}`]);
     assert.ok(read.stdout.includes(`erik: @sam ${secret}`), "the recipient can read it");
     // While the server runs, recent pages are in the WAL.
@@ -61,24 +62,37 @@ Deno.test("chat.db and its WAL never hold private plaintext or passwords", async
   assertAbsent(dir, [secret, password]);
 });
 
+/** A public message: stored as plain text, so the search below must find it. */
+const CANARY = "public-canary-in-the-database";
+
+/**
+ * None of `needles` in chat.db or its side files, plainly or in base64; the
+ * CANARY must be found by the same search, so a missing or unreadable
+ * database cannot pass for a clean one.
+ */
 function assertAbsent(dir: string, needles: string[]): void {
+  let searched = "";
   for (const suffix of ["", "-wal", "-shm", "-journal"]) {
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(join(dir, `chat.db${suffix}`));
-    } catch {
-      continue;
+    } catch (error) {
+      // The side files come and go with SQLite's checkpoints; the database itself must be there.
+      if (suffix !== "" && error instanceof Deno.errors.NotFound) continue;
+      throw error;
     }
     const text = new TextDecoder("latin1").decode(bytes);
+    searched += text;
     for (const needle of needles) {
       assert.ok(!text.includes(needle), `"${needle}" found in chat.db${suffix}`);
-      // Nor as UTF-16 or base64 of the plain bytes.
+      // Nor as base64 of the plain bytes.
       assert.ok(
         !text.includes(btoa(needle).slice(0, 16)),
         `base64 of "${needle}" in chat.db${suffix}`,
       );
     }
   }
+  assert.ok(searched.includes(CANARY), "the search finds what the server did store");
 }
 
 Deno.test("an altered private envelope or public text in chat.db is a warning, never the message", async () => {

@@ -1,12 +1,13 @@
 /**
  * A password encrypts the private key at rest and never leaves the client:
  * the key file holds no plaintext key, a wrong or missing password is
- * `error: invalid credentials`, and chat.db holds no password.
+ * `error: invalid credentials`, and the server is never sent any of it.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "../testing/chat.ts";
+import { startFakeServer } from "../testing/fake_server.ts";
 
 Deno.test("a password-protected key is encrypted on disk and needed to log in", async () => {
   const dir = await makeDataDir();
@@ -36,10 +37,37 @@ Deno.test("a password-protected key is encrypted on disk and needed to log in", 
   } finally {
     await server.stop();
   }
-  for (const suffix of ["", "-wal", "-shm"]) {
-    const path = join(dir, `chat.db${suffix}`);
-    const bytes = await Deno.readFile(path).catch(() => new Uint8Array());
-    assert.ok(!new TextDecoder("latin1").decode(bytes).includes(password), path);
+});
+
+Deno.test("the password never leaves the client: not one byte of it on the wire", async () => {
+  const dir = await makeDataDir();
+  const password = "correct-horse-battery-staple";
+  const real = await ServerProcess.start(dir);
+  try {
+    await chatSession(dir, real.port, [`/register sam ${password}`]);
+  } finally {
+    await real.stop();
+  }
+  // A server that records all it is sent, decrypted, and lets sam in.
+  const fake = await startFakeServer(dir, (socket, frame) => {
+    const reply = (value: unknown) => socket.write(JSON.stringify(value) + "\n");
+    if (frame.type === "hello") reply({ type: "hello", version: 1 });
+    if (frame.type === "login") {
+      reply({ type: "ok", re: frame.id, status: "authenticated" });
+      reply({ type: "history_end", re: frame.id });
+    }
+    if (frame.type === "users") reply({ type: "users", re: frame.id, names: ["sam"] });
+  });
+  try {
+    const out = await chatSession(dir, fake.port, [`/login sam ${password}`, "/users"]);
+    assert.deepEqual(withoutTimes(out.stdout), ["Authentication Succeeded", "sam"]);
+    const wire = new TextDecoder("latin1").decode(fake.received());
+    assert.match(wire, /"type":"login".*"name":"sam"/, "the recording holds the login");
+    for (const form of [password, btoa(password).slice(0, 16), encodeURIComponent(password)]) {
+      assert.ok(!wire.includes(form), `the password went over the wire as ${form}`);
+    }
+  } finally {
+    fake.close();
   }
 });
 
