@@ -12,16 +12,40 @@ import {
   ServerProcess,
   withoutTimes,
 } from "../testing/chat.ts";
+import { mintIdentity } from "../testing/identities.ts";
+import { RawClient } from "../testing/raw_client.ts";
+import { toBase64Url } from "../protocol/base64url.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+
+/** Presence lines (`* NAME joined`) come and go with timing; the messages are what count here. */
+const messagesOnly = (stdout: string) =>
+  withoutTimes(stdout).filter((line) => !/^\* \S+ (joined|left)$/.test(line));
 
 Deno.test("public messages reach every logged-in user live, private ones only their two parties", async () => {
   const dir = await makeDataDir();
   const server = await ServerProcess.start(dir);
   const [erik, sam, eve] = [0, 1, 2].map(() => new ClientProcess(dir, server.port));
+  // ivy watches the wire itself: a client might drop a frame not meant for it unseen.
+  const ivyIdentity = await mintIdentity(dir, "ivy");
+  const ivy = await RawClient.connect(
+    server.port,
+    await Deno.readTextFile(`${dir}/clientkeys/ca.crt`),
+    ivyIdentity,
+  );
   try {
+    await ivy.hello();
+    const registered = await ivy.request({
+      type: "register",
+      id: 1,
+      name: "ivy",
+      encryption_key: toBase64Url(ivyIdentity.keys.keys.encryption),
+      binding: toBase64Url(ivyIdentity.binding),
+    });
+    assert.deepEqual(registered[0], { type: "ok", re: 1, status: "registered" });
     await erik.ask("/register erik", "Registration Succeeded");
     await sam.ask("/register sam", "Registration Succeeded");
     await eve.ask("/register eve", "Registration Succeeded");
-    assert.match(await sam.ask("/users", /^[a-z ]+$/), /^erik eve sam$/);
+    assert.match(await sam.ask("/users", /^[a-z ]+$/), /^erik eve ivy sam$/);
 
     await erik.ask("good morning", / erik: good morning$/);
     await sam.output.waitFor(/ erik: good morning$/);
@@ -34,13 +58,33 @@ Deno.test("public messages reach every logged-in user live, private ones only th
     // had the private one reached her, it would come first.
     await erik.ask("after the secret", / erik: after the secret$/);
     await eve.output.waitFor(/ erik: after the secret$/, evePrivateStart);
-    assert.ok(!eve.output.text().includes("hey how are you"));
+    // Not the text, not a warning about a message she could not open: nothing.
+    assert.deepEqual(messagesOnly(eve.output.lines.slice(evePrivateStart).join("\n")), [
+      "erik: after the secret",
+    ]);
+    // On the wire, ivy gets every public message and no private frame at all.
+    const seen: ServerFrame[] = [];
+    while (!seen.some((f) => f.type === "public" && f.text === "after the secret")) {
+      const frame = await ivy.next();
+      if (frame === null) throw new Error("the server closed ivy's connection");
+      seen.push(frame);
+    }
+    assert.deepEqual(seen.filter((f) => f.type === "private"), []);
+    assert.deepEqual(
+      seen.filter((f) => f.type === "public").map((f) => f.type === "public" && f.text),
+      ["good morning", "after the secret"],
+    );
 
     for (const client of [erik, sam, eve]) {
       const out = await client.end();
       assert.equal(out.code, 0);
       assert.equal(out.stderr, "");
     }
+    assert.deepEqual(messagesOnly(eve.output.text()), [
+      "Registration Succeeded",
+      "erik: good morning",
+      "erik: after the secret",
+    ]);
     // Each message was shown once to each who should see it.
     const count = (text: string, needle: string) => text.split(needle).length - 1;
     assert.equal(count(sam.output.text(), "good morning"), 1);
@@ -48,6 +92,7 @@ Deno.test("public messages reach every logged-in user live, private ones only th
     assert.equal(count(erik.output.text(), "hey how are you"), 1);
   } finally {
     for (const client of [erik, sam, eve]) client.kill();
+    ivy.close();
     await server.stop();
   }
 });
