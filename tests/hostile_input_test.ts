@@ -66,23 +66,47 @@ Deno.test("the server survives garbage over TCP and TLS, and a normal user still
     }
     hostile += 100;
 
-    // Over TLS: each of these is answered "malformed" and closed, or just closed.
+    // Over TLS: each attack gets exactly these frames, then the server closes
+    // (RawClient.untilClosed fails if it does not, within its deadline).
     const ca = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
-    const nested = "[".repeat(30_000) + "]".repeat(30_000);
-    const attacks: Array<string | Uint8Array> = [
-      "x".repeat(1024 * 1024) + "\n",
-      new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a]),
-      nested + "\n",
-      '{"type":"hello","versions":[' + "1,".repeat(20_000) + "1]}\n",
-      '{"type":"hello","versions":[1]}\n{"type":"login","id":1e400,"name":"sam"}\n',
-      randomBytes(200_000),
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const concat = (...parts: Uint8Array[]) => {
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const part of parts) out.set(part, (offset += part.length) - part.length);
+      return out;
+    };
+    const hello = '{"type":"hello","versions":[1]}\n';
+    const greeting = { type: "hello", version: 1 };
+    const malformed = { type: "error", code: "malformed" };
+    const attacks: Array<[string, string | Uint8Array, unknown[]]> = [
+      ["a 1 MiB line", "x".repeat(1024 * 1024) + "\n", [malformed]],
+      [
+        // Decoded leniently, U+FFFD would make this an invalid_format name, and no close.
+        "invalid UTF-8 in a name",
+        concat(
+          encode(hello + '{"type":"login","id":7,"name":"'),
+          new Uint8Array([0xff, 0xfe]),
+          encode('"}\n'),
+        ),
+        [greeting, { type: "error", re: 7, code: "malformed" }],
+      ],
+      ["deeply nested JSON", "[".repeat(30_000) + "]".repeat(30_000) + "\n", [malformed]],
+      ["20,001 versions", '{"type":"hello","versions":[' + "1,".repeat(20_000) + "1]}\n", [
+        malformed,
+      ]],
+      ["an id of 1e400", hello + '{"type":"login","id":1e400,"name":"sam"}\n', [
+        greeting,
+        malformed,
+      ]],
+      // Random bytes hold a newline within a few hundred bytes: the first line is garbage.
+      ["200 kB of random bytes", randomBytes(200_000), [malformed]],
     ];
-    for (const attack of attacks) {
+    for (const [what, attack, expected] of attacks) {
       const client = await RawClient.connect(server.port, ca);
       try {
-        await client.send(attack as string);
-        // Whatever it says, the server then closes (or we stop waiting).
-        while ((await client.next().catch(() => null)) !== null);
+        await client.send(attack);
+        assert.deepEqual(await client.untilClosed(), expected, what);
       } finally {
         client.close();
       }

@@ -14,6 +14,7 @@ import {
   WAIT_MS,
 } from "../testing/chat.ts";
 import { RawClient } from "../testing/raw_client.ts";
+import { withDeadline } from "../testing/deadline.ts";
 
 async function credentials(dir: string, name: string) {
   return {
@@ -59,7 +60,7 @@ Deno.test("connections beyond the per-address limit are refused, and counted dow
   }
 });
 
-Deno.test("a stalled handshake and a connection that never logs in are closed in time", async () => {
+Deno.test("a stalled handshake and a connection that never logs in are closed by their timeouts", async () => {
   const dir = await makeDataDir();
   const server = await ServerProcess.start(dir, [
     "--handshake-timeout",
@@ -68,17 +69,23 @@ Deno.test("a stalled handshake and a connection that never logs in are closed in
     "1",
   ]);
   try {
-    // Plain TCP that never starts TLS.
+    // Plain TCP that never starts TLS: without the handshake timeout it would stay open.
+    let socket: net.Socket | undefined;
     const closed = new Promise<void>((resolve) => {
-      const socket = net.connect(server.port, "127.0.0.1");
+      socket = net.connect(server.port, "127.0.0.1");
       socket.on("error", () => {});
       socket.on("close", () => resolve());
     });
-    await closed;
+    try {
+      await withDeadline(closed, WAIT_MS, "the server closing a stalled handshake");
+    } finally {
+      socket?.destroy();
+    }
     await server.log.waitFor(/tls handshake failed from .*timeout/i);
 
     const anonymous = await RawClient.connect(server.port, await caOf(dir));
     await anonymous.hello();
+    // next() fails after WAIT_MS if the connection stays open.
     assert.equal(await anonymous.next(), null, "closed without a word after the login timeout");
     anonymous.close();
     await server.log.waitFor(/closed connection .*: did not log in in time/);
@@ -158,7 +165,7 @@ Deno.test("login attempts beyond the per-address budget get rate_limited", async
   }
 });
 
-Deno.test("a reader that does not keep up is dropped; the others are not slowed", async () => {
+Deno.test("a reader that does not keep up is dropped, while a talker keeps getting its echoes", async () => {
   const dir = await makeDataDir();
   const server = await ServerProcess.start(dir, [
     "--max-queued",
@@ -187,7 +194,9 @@ Deno.test("a reader that does not keep up is dropped; the others are not slowed"
         for (let j = 0; j < 19; j++) await talker.send(`${i + j} ${text}`);
         await talker.ask(`${i + 19} ${text}`, new RegExp(`talker: ${i + 19} y`));
       }
-      await server.log.waitFor(/closed connection .*: reader too slow/);
+      assert.match(server.log.text(), /closed connection .*: reader too slow/);
+      // The sleeper's connection is gone: it reads what was queued, then the end.
+      await sleepy.untilClosed();
       await talker.ask("still here", /talker: still here$/);
       const out = await talker.end();
       assert.equal(out.code, 0);
