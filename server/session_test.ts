@@ -6,7 +6,8 @@ import {
   createRequest,
   signRequest,
 } from "../pki/certificates.ts";
-import { generateKeyPair } from "../pki/keys.ts";
+import { generateKeyPair, SIGNING_ALGORITHM } from "../pki/keys.ts";
+import { x509 } from "../pki/x509.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { Admission } from "./admission.ts";
@@ -18,6 +19,7 @@ import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { EventLog } from "./log.ts";
 import { type Connection, HISTORY_PAGE_ROWS, type ServerContext, Session } from "./session.ts";
+import { generator, inputs, mutateBytes, mutateFields, SEED } from "../testing/fuzz.ts";
 
 /** A register request; the server stores the encryption key and binding as given. */
 function register(id: number, name: string): ClientFrame {
@@ -51,7 +53,8 @@ class FakeConnection implements Connection {
   }
 }
 
-async function setup() {
+/** A server context on an in-memory store; its certificate cache trusts `trusted` (our CA by default). */
+async function setup(trusted?: x509.X509Certificate) {
   const { certificate, keys } = await createAuthority();
   const ca: Authority = { certificate, privateKey: keys.privateKey };
   const logs: string[] = [];
@@ -67,7 +70,7 @@ async function setup() {
   delivery.useCommitter(committer);
   const context: ServerContext = {
     store,
-    certificates: new CertificateCache(certificate),
+    certificates: new CertificateCache(trusted ?? certificate),
     committer,
     delivery,
     hub,
@@ -88,7 +91,7 @@ async function setup() {
     await session.settled();
     return { connection, session };
   };
-  return { context, logs, certificateFor, open };
+  return { ca, context, logs, certificateFor, open };
 }
 
 Deno.test("Session registers from a verified certificate and refuses another key for that name", async () => {
@@ -113,7 +116,7 @@ Deno.test("Session registers from a verified certificate and refuses another key
 });
 
 Deno.test("Session needs hello first and never takes an identity from an unverified socket", async () => {
-  const { context, certificateFor, open } = await setup();
+  const { context, certificateFor, open, logs } = await setup();
   const connection = new FakeConnection(null);
   const session = new Session(connection, context);
   session.receive(new TextEncoder().encode(encodeFrame({ type: "users", id: 1 })));
@@ -129,9 +132,146 @@ Deno.test("Session needs hello first and never takes an identity from an unverif
     code: "invalid_credentials",
   });
   assert.equal(await context.store.findUser("sam"), null);
+  assert.match(
+    logs.at(-1)!,
+    /refused registration of "sam" from 127\.0\.0\.1:1: no client certificate$/,
+  );
   // A certificate for another name does not register this one.
   const other = await open(await certificateFor("erik"), register(1, "sam"));
-  assert.equal(other.connection.sent.at(-1)?.type, "error");
+  assert.deepEqual(other.connection.sent.at(-1), {
+    type: "error",
+    re: 1,
+    code: "invalid_credentials",
+  });
+  assert.match(logs.at(-1)!, /refused registration of "sam" .*: certificate names another user$/);
+  assert.equal(await context.store.findUser("sam"), null);
+});
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/**
+ * pki/ judges each certificate on its own, even one the TLS layer passed:
+ * each case differs from a good certificate in one property, on a fresh name
+ * (registration) and on sam's registered key (login), so only the check
+ * named can refuse it, and the log must give its reason.
+ */
+Deno.test("Session refuses what pki/ refuses, with the reason logged, though TLS passed it", async () => {
+  const { ca, context, logs, open } = await setup();
+  const samKeys = await generateKeyPair();
+  const issue = async (
+    name: string,
+    keys: CryptoKeyPair,
+    options: Partial<
+      { notBefore: Date; notAfter: Date; ca: boolean; usage: string; signer: Authority }
+    >,
+  ) => {
+    const signer = options.signer ?? ca;
+    const certificate = await x509.X509CertificateGenerator.create({
+      serialNumber: "01",
+      subject: `CN=${name}`,
+      issuer: signer.certificate.subject,
+      notBefore: options.notBefore ?? new Date(Date.now() - DAY),
+      notAfter: options.notAfter ?? new Date(Date.now() + DAY),
+      signingAlgorithm: SIGNING_ALGORITHM,
+      publicKey: keys.publicKey,
+      signingKey: signer.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true),
+        new x509.ExtendedKeyUsageExtension([options.usage ?? x509.ExtendedKeyUsage.clientAuth]),
+      ],
+    });
+    return new Uint8Array(certificate.rawData);
+  };
+  const sam = await open(await issue("sam", samKeys, {}), register(1, "sam"));
+  assert.deepEqual(sam.connection.sent[1], { type: "ok", re: 1, status: "registered" });
+  sam.session.end();
+  const selfSigned = async (name: string): Promise<Authority> => {
+    const keys = await generateKeyPair();
+    return {
+      certificate: await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: "02",
+        name,
+        keys,
+        signingAlgorithm: SIGNING_ALGORITHM,
+      }),
+      privateKey: keys.privateKey,
+    };
+  };
+  const other = await selfSigned("CN=another CA");
+  const twin = await selfSigned(ca.certificate.subject);
+  const cases: Array<[string, Parameters<typeof issue>[2], string]> = [
+    [
+      "expired",
+      { notAfter: new Date(Date.now() - DAY) },
+      "certificate is expired or not yet valid",
+    ],
+    [
+      "not yet valid",
+      { notBefore: new Date(Date.now() + DAY) },
+      "certificate is expired or not yet valid",
+    ],
+    ["a CA", { ca: true }, "certificate is a CA certificate"],
+    [
+      "for servers",
+      { usage: x509.ExtendedKeyUsage.serverAuth },
+      "certificate is not for client authentication",
+    ],
+    ["another CA's", { signer: other }, "certificate is not issued by this CA"],
+    ["from a CA with our CA's name", { signer: twin }, "certificate is not signed by this CA"],
+  ];
+  for (const [what, options, reason] of cases) {
+    const registration = await open(
+      await issue("tom", await generateKeyPair(), options),
+      register(1, "tom"),
+    );
+    assert.deepEqual(registration.connection.sent.at(-1), {
+      type: "error",
+      re: 1,
+      code: "invalid_credentials",
+    }, what);
+    assert.equal(
+      logs.at(-1)!.replace(/^\S+ /, ""),
+      `refused registration of "tom" from 127.0.0.1:1: ${reason}`,
+      what,
+    );
+    const login = await open(await issue("sam", samKeys, options), {
+      type: "login",
+      id: 2,
+      name: "sam",
+    });
+    assert.deepEqual(login.connection.sent.at(-1), {
+      type: "error",
+      re: 2,
+      code: "invalid_credentials",
+    }, what);
+    assert.equal(
+      logs.at(-1)!.replace(/^\S+ /, ""),
+      `refused login of "sam" from 127.0.0.1:1: ${reason}`,
+      what,
+    );
+  }
+  assert.equal(await context.store.findUser("tom"), null);
+  // The same key with a good certificate logs in: the cases above were refused for their flaw.
+  const good = await open(await issue("sam", samKeys, {}), { type: "login", id: 3, name: "sam" });
+  assert.deepEqual(good.connection.sent[1], { type: "ok", re: 3, status: "authenticated" });
+});
+
+Deno.test("Session refuses an X.509 v1 certificate from the very CA it trusts", async () => {
+  const read = (file: string) =>
+    Deno.readTextFile(new URL(`../pki/testdata/${file}`, import.meta.url));
+  const v1Ca = new x509.X509Certificate(await read("v1_ca.crt"));
+  const { logs, open } = await setup(v1Ca);
+  const v1 = new x509.X509Certificate(await read("v1_client.crt"));
+  const sam = await open(new Uint8Array(v1.rawData), register(1, "sam"));
+  assert.deepEqual(sam.connection.sent.at(-1), {
+    type: "error",
+    re: 1,
+    code: "invalid_credentials",
+  });
+  assert.equal(
+    logs.at(-1)!.replace(/^\S+ /, ""),
+    'refused registration of "sam" from 127.0.0.1:1: certificate is not X.509 v3',
+  );
 });
 
 Deno.test("Session echoes a message after storing it and delivers it to the right members", async () => {
@@ -231,4 +371,83 @@ Deno.test("a message another node committed comes once: in the history, not agai
     );
   assert.deepEqual(texts(late.connection), ["from afar", "<end>"]);
   assert.deepEqual(texts(sam.connection), ["from afar"], "delivered live where it was not history");
+});
+
+Deno.test(`fuzz seed ${SEED}: requests mutated inside get valid replies and make no other identity`, async () => {
+  const { context, certificateFor, open } = await setup();
+  const random = generator(SEED ^ 0x5e55);
+  const samCertificate = await certificateFor("sam");
+  const sam = await open(samCertificate, register(1, "sam"));
+  sam.session.end();
+  const mallory = await certificateFor("mallory");
+  (await open(mallory, register(1, "mallory"))).session.end();
+  const created: string[] = [];
+  const createUser = context.store.createUser.bind(context.store);
+  context.store.createUser = async (name, ...rest) => {
+    const user = await createUser(name, ...rest);
+    if (user !== null) created.push(name);
+    return user;
+  };
+  const valid: ClientFrame[] = [
+    { type: "hello", versions: [1] },
+    register(1, "mallory"),
+    register(2, "sam"),
+    { type: "login", id: 3, name: "mallory" },
+    { type: "login", id: 4, name: "sam" },
+    { type: "users", id: 5 },
+    { type: "keys", id: 6, name: "sam" },
+    { type: "ping", id: 7 },
+    { type: "public", id: 8, text: "hi", signature: "{}" },
+    { type: "private", id: 9, to: "sam", payload: "{}" },
+  ];
+  const encoder = new TextEncoder();
+  const replies = new Map<string, number>();
+  let sessions = 0;
+  const n = inputs(3_000);
+  for (let i = 0; i < n;) {
+    const connection = new FakeConnection(mallory);
+    // Each session from its own address, so the login budget per address does not end the run.
+    (connection as { ip: string }).ip = `192.0.2.${(sessions++ % 250) + 1}`;
+    const session = new Session(connection, context);
+    session.receive(encoder.encode(encodeFrame({ type: "hello", versions: [1] })));
+    // Half the sessions as a member, where most requests are served.
+    const ids = new Set<number>([1]);
+    if (random.int(2) === 0) {
+      session.receive(encoder.encode(encodeFrame({ type: "login", id: 1, name: "mallory" })));
+    }
+    // Until the session refuses to go on (a malformed frame closes it).
+    for (let j = 0; j < 20 && i < n && !connection.closed; j++, i++) {
+      const frame = JSON.parse(encodeFrame(random.pick(valid)));
+      const dice = random.int(10);
+      const input = dice < 4
+        ? encoder.encode(JSON.stringify(frame))
+        : dice < 9
+        ? encoder.encode(JSON.stringify(mutateFields(random, frame)))
+        : mutateBytes(random, encoder.encode(JSON.stringify(frame)));
+      try {
+        const id = JSON.parse(new TextDecoder().decode(input)).id;
+        if (typeof id === "number") ids.add(id);
+      } catch { /* not JSON */ }
+      session.receive(input);
+      await session.settled();
+    }
+    await session.settled();
+    session.end();
+    // FakeConnection decoded every reply as a server frame; each answers a request sent.
+    for (const reply of connection.sent) {
+      const kind = reply.type === "error" ? `error ${reply.code}` : reply.type;
+      replies.set(kind, (replies.get(kind) ?? 0) + 1);
+      if ("re" in reply && reply.re !== undefined && reply.type !== "public") {
+        assert.ok(ids.has(reply.re), `seed ${SEED}: a reply to ${reply.re}, never asked`);
+      }
+    }
+  }
+  console.log(JSON.stringify([...replies]));
+  // Past the decoder: requests were served, and refused by several different checks.
+  for (const kind of ["pong", "users", "keys", "ok"]) assert.ok(replies.has(kind), kind);
+  assert.ok([...replies.keys()].filter((k) => k.startsWith("error ")).length >= 5);
+  // mallory's certificate made no one: she was registered before: no request made or took another name.
+  assert.deepEqual(created, []);
+  const again = await open(samCertificate, { type: "login", id: 2, name: "sam" });
+  assert.deepEqual(again.connection.sent[1], { type: "ok", re: 2, status: "authenticated" });
 });
