@@ -15,6 +15,9 @@ import {
   Peer,
   verifyEncryptionKeyBinding,
 } from "./keys.ts";
+import { decodeClientFrame, encodeFrame, messageLength } from "../protocol/frames.ts";
+import { MAX_MESSAGE_CHARS } from "../protocol/limits.ts";
+import { generator, SEED } from "../testing/fuzz.ts";
 
 // Made once by testdata/make_vectors.py, an independent Python implementation.
 const vectors = JSON.parse(
@@ -96,25 +99,38 @@ Deno.test("verifyPublicMessage() accepts the valid vector and refuses each alter
   }
 });
 
-Deno.test("open(seal(m)) = m for random texts, both directions and both readers", () => {
-  // A seeded generator, printed on failure so the case can be replayed (E2E_SEED=...).
-  const seed = Number(Deno.env.get("E2E_SEED") ?? Date.now() % 1_000_000);
-  let state = seed;
-  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+/** Code points a user may type: ASCII, Latin, CJK, right-to-left, combining marks, astral. */
+const CODE_POINT_RANGES: Array<[number, number]> = [
+  [0x20, 0x7e],
+  [0xa0, 0x24f],
+  [0x0590, 0x06ff],
+  [0x0300, 0x036f],
+  [0x4e00, 0x9fff],
+  [0xe000, 0xfffd], // private use and the last of the BMP, above the surrogates
+  [0x1f300, 0x1faff], // emoji
+  [0x10000, 0x10ffff], // the whole astral range
+];
+
+Deno.test(`open(seal(m)) = m for random texts of every length, seed ${SEED}: both directions, both readers`, () => {
+  const random = generator(SEED ^ 0xe2e);
   const alice = generateOwnKeys("alice");
   const bob = generateOwnKeys("bob");
+  // The edges first: empty, one character, the limit and one below, in the widest characters.
+  const lengths = [0, 1, MAX_MESSAGE_CHARS - 1, MAX_MESSAGE_CHARS];
   for (let i = 0; i < 300; i++) {
-    const length = 1 + Math.floor(random() * 300);
-    const text = Array.from(
-      { length },
-      () => String.fromCodePoint(0x20 + Math.floor(random() * 0x2fff)),
-    ).join("");
-    const [sender, recipient] = random() < 0.5 ? [alice, bob] : [bob, alice];
+    const length = i < lengths.length ? lengths[i] : random.int(MAX_MESSAGE_CHARS + 1);
+    const astral = i < lengths.length;
+    const text = Array.from({ length }, () => {
+      const [low, high] = astral ? [0x10000, 0x10ffff] : random.pick(CODE_POINT_RANGES);
+      return String.fromCodePoint(low + random.int(high - low + 1));
+    }).join("");
+    assert.equal(messageLength(text), length);
+    const [sender, recipient] = random.int(2) === 0 ? [alice, bob] : [bob, alice];
     const route = { from: sender.name, to: recipient.name };
     const payload = sealPrivateMessage(sender, new Peer(recipient.keys), text);
     const senderPeer = new Peer(sender.keys);
     const recipientPeer = new Peer(recipient.keys);
-    const context = `seed ${seed}, case ${i}`;
+    const context = `seed ${SEED}, case ${i}, length ${length}`;
     assert.equal(
       openPrivateMessage(payload, route, senderPeer, recipient, senderPeer).text,
       text,
@@ -127,6 +143,17 @@ Deno.test("open(seal(m)) = m for random texts, both directions and both readers"
     );
     const signature = signPublicMessage(sender, text);
     assert.equal(verifyPublicMessage(signature, sender.name, text, senderPeer).text, text, context);
+    // Whatever the text, its envelope fits a frame the server accepts.
+    const frame = encodeFrame({ type: "private", id: 1, to: recipient.name, payload });
+    assert.deepEqual(
+      decodeClientFrame(new TextEncoder().encode(frame.trimEnd())),
+      { type: "private", id: 1, to: recipient.name, payload },
+      context,
+    );
+    if (length > 0) {
+      const post = encodeFrame({ type: "public", id: 2, text, signature });
+      assert.equal(decodeClientFrame(new TextEncoder().encode(post.trimEnd())).type, "public");
+    }
   }
 });
 
