@@ -111,7 +111,11 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: "private routing (a private message to its two parties only)",
-    edits: [{ file: "server/hub.ts", from: "if (message.to === null) {", to: "if (true) {" }],
+    edits: [{
+      file: "server/hub.ts",
+      from: "if (message.to === null) {\n      for (const member of this.#online.values()) {",
+      to: "if (true) {\n      for (const member of this.#online.values()) {",
+    }],
     specs: [{ file: "server/session_test.ts" }, {
       file: "tests/messaging_test.ts",
       filter: "private ones only their two parties",
