@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CONFIG, LineReader, MAIN, withoutTimes } from "../testing/chat.ts";
-import { killChild, runWithTimeout } from "../testing/child.ts";
+import { killChild, RUN_MS, runWithTimeout } from "../testing/child.ts";
+import { withDeadline } from "../testing/deadline.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
 
@@ -55,7 +56,10 @@ Deno.test({
       ]);
     } finally {
       killChild(server, "SIGTERM");
-      await server.status;
+      await withDeadline(server.status, RUN_MS, "./chat server to stop").catch((error) => {
+        killChild(server);
+        throw error;
+      });
       await server.stderr.cancel();
       await log.done;
     }

@@ -11,6 +11,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "../testing/chat.ts";
 import { RawClient } from "../testing/raw_client.ts";
+import { WAIT_MS, withDeadline } from "../testing/deadline.ts";
 
 const IDLE_SOCKETS = 2000;
 /** Attackers come from several loopback addresses, as a botnet would from several hosts. */
@@ -26,7 +27,11 @@ const ATTACKER_ADDRESSES = [
 ];
 
 function openSocket(port: number, localAddress: string, payload?: Uint8Array): Promise<net.Socket> {
-  return new Promise((resolve) => {
+  return withDeadline(openSocketNow(port, localAddress, payload), WAIT_MS, "a TCP connect");
+}
+
+function openSocketNow(port: number, localAddress: string, payload?: Uint8Array) {
+  return new Promise<net.Socket>((resolve) => {
     const socket = net.connect({ port, host: "127.0.0.1", localAddress });
     socket.on("error", () => {});
     socket.on("connect", () => {
