@@ -261,6 +261,7 @@ Deno.test("the server refuses every forged identity and logs the reason for each
 
     // sam's genuine certificate does not make its holder erik, nor register tom.
     const asErik = await RawClient.connect(server.port, caPem, genuine);
+    const erikPort = asErik.localPort;
     try {
       await asErik.hello();
       const login = await asErik.request({ type: "login", id: 1, name: "erik" });
@@ -272,10 +273,24 @@ Deno.test("the server refuses every forged identity and logs the reason for each
       // ...but does make them sam: the refusals above were not for lack of a working path.
       const genuineLogin = await asErik.request({ type: "login", id: 2, name: "sam" });
       assert.deepEqual(genuineLogin[0], { type: "ok", re: 2, status: "authenticated" });
+      // A message the server did take, store and echo: its text is still not in the log.
+      const posted = await asErik.request({
+        type: "public",
+        id: 3,
+        text: "contents stay out of the log",
+        signature: "{}",
+      });
+      assert.equal(posted.at(-1)?.type, "public");
     } finally {
       asErik.close();
     }
-    assert.ok(!server.log.text().includes("I am sam"), "message contents are never logged");
+    // Once the server logged the connection's end, it has logged all it will about the post.
+    await server.log.waitFor(new RegExp(`disconnected 127\\.0\\.0\\.1:${erikPort}: `));
+    assert.ok(
+      !server.log.text().includes("contents stay out"),
+      "message contents are never logged",
+    );
+    assert.ok(!server.log.text().includes("I am sam"), "nor those of refused posts");
   } finally {
     await server.stop();
   }
