@@ -109,12 +109,16 @@ Deno.test("the server survives garbage over TCP and TLS, and a normal user still
     ];
     for (const [what, attack, expected] of attacks) {
       const client = await RawClient.connect(server.port, ca);
+      const port = client.localPort;
       try {
         await client.send(attack);
         assert.deepEqual(await client.untilClosed(), expected, what);
       } finally {
         client.close();
       }
+      // The log says why: an oversized frame, or a malformed one.
+      const reason = what === "a 1 MiB line" ? "frame too large" : "malformed frame";
+      await server.log.waitFor(new RegExp(` 127\\.0\\.0\\.1:${port}: ${reason}$`));
       hostile++;
     }
 
