@@ -123,3 +123,65 @@ Deno.test("verifyClientCertificate() refuses an X.509 v1 certificate signed by t
     /not X\.509 v3/,
   );
 });
+
+Deno.test("verifyClientCertificate() refuses each flaw of an otherwise good certificate with its reason", async () => {
+  const ca = await authority();
+  const keys = await generateKeyPair();
+  const DAY = 24 * 60 * 60 * 1000;
+  const selfSigned = async (name: string) => {
+    const pair = await generateKeyPair();
+    return {
+      certificate: await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: "02",
+        name,
+        keys: pair,
+        signingAlgorithm: SIGNING_ALGORITHM,
+      }),
+      privateKey: pair.privateKey,
+    };
+  };
+  type Flaw = Partial<{
+    notBefore: Date;
+    notAfter: Date;
+    ca: boolean;
+    usage: string;
+    signer: { certificate: x509.X509Certificate; privateKey: CryptoKey };
+    name: string;
+  }>;
+  const issue = async (flaw: Flaw) => {
+    const signer = flaw.signer ?? ca;
+    const certificate = await x509.X509CertificateGenerator.create({
+      serialNumber: "01",
+      subject: `CN=${flaw.name ?? "sam"}`,
+      issuer: signer.certificate.subject,
+      notBefore: flaw.notBefore ?? new Date(Date.now() - DAY),
+      notAfter: flaw.notAfter ?? new Date(Date.now() + DAY),
+      signingAlgorithm: SIGNING_ALGORITHM,
+      publicKey: keys.publicKey,
+      signingKey: signer.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(flaw.ca ?? false, undefined, true),
+        new x509.ExtendedKeyUsageExtension([flaw.usage ?? x509.ExtendedKeyUsage.clientAuth]),
+      ],
+    });
+    return new Uint8Array(certificate.rawData);
+  };
+  const good = await verifyClientCertificate(await issue({}), ca.certificate);
+  assert.equal(good.name, "sam", "the unflawed certificate is accepted");
+  const cases: Array<[Flaw, string]> = [
+    [{ notAfter: new Date(Date.now() - DAY) }, "certificate is expired or not yet valid"],
+    [{ notBefore: new Date(Date.now() + DAY) }, "certificate is expired or not yet valid"],
+    [{ ca: true }, "certificate is a CA certificate"],
+    [{ usage: x509.ExtendedKeyUsage.serverAuth }, "certificate is not for client authentication"],
+    [{ signer: await selfSigned("CN=another CA") }, "certificate is not issued by this CA"],
+    [{ signer: await selfSigned(ca.certificate.subject) }, "certificate is not signed by this CA"],
+    [{ name: "Not A Name!" }, "certificate does not name a valid user"],
+  ];
+  for (const [flaw, reason] of cases) {
+    await assert.rejects(
+      verifyClientCertificate(await issue(flaw), ca.certificate),
+      (error: Error) => error instanceof CertificateError && error.message === reason,
+      JSON.stringify(flaw),
+    );
+  }
+});
