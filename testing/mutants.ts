@@ -159,7 +159,10 @@ export const MUTANTS: Mutant[] = [
   {
     name: "rate limit (requests per second)",
     edits: [{ file: "server/limits.ts", from: "if (this.#tokens >= 1) {", to: "if (true) {" }],
-    specs: [{ file: "tests/limits_test.ts", filter: "requests beyond the rate" }],
+    specs: [{ file: "server/admission_test.ts" }, {
+      file: "tests/limits_test.ts",
+      filter: "requests beyond the rate",
+    }],
   },
   {
     name: "rate limit (login attempts per address)",
@@ -168,7 +171,10 @@ export const MUTANTS: Mutant[] = [
       from: "return entry.bucket.take(now) === 0;",
       to: "return true;",
     }],
-    specs: [{ file: "tests/limits_test.ts", filter: "login attempts" }],
+    specs: [{ file: "server/admission_test.ts" }, {
+      file: "tests/limits_test.ts",
+      filter: "login attempts",
+    }],
   },
   {
     name: "login timeout",
