@@ -6,7 +6,7 @@
  */
 
 import tls from "node:tls";
-import { join } from "node:path";
+import { dataPaths } from "../pki/paths.ts";
 
 /** Answers one decoded client frame; `send` writes raw text to the client. */
 export type Script = (socket: tls.TLSSocket, frame: Record<string, unknown>) => void;
@@ -21,8 +21,8 @@ export interface FakeServer {
 export async function startFakeServer(dir: string, script: Script): Promise<FakeServer> {
   const chunks: Uint8Array[] = [];
   const server = tls.createServer({
-    key: await Deno.readTextFile(join(dir, "serverkeys", "server.key")),
-    cert: await Deno.readTextFile(join(dir, "serverkeys", "server.crt")),
+    key: await Deno.readTextFile(dataPaths(dir).serverKey),
+    cert: await Deno.readTextFile(dataPaths(dir).serverCertificate),
     requestCert: true,
     rejectUnauthorized: false,
   }, (socket) => {
