@@ -8,6 +8,27 @@
  */
 
 const DATABASE = ["chat.db", "chat.db-wal", "chat.db-shm", "chat.db-journal"];
+
+/**
+ * The environment the server may read (deno.json's server and compile tasks
+ * grant exactly these): where its engines are (SPEC section 7), and what the
+ * PostgreSQL client (npm postgres 3.4.9) reads for what a URL leaves out.
+ */
+export const SERVER_ENV = [
+  "CHAT_DATABASE",
+  "CHAT_BUS",
+  "PGHOST",
+  "PGPORT",
+  "PGUSER",
+  "PGUSERNAME",
+  "PGPASSWORD",
+  "PGDATABASE",
+  "PGAPPNAME",
+  "PGTARGETSESSIONATTRS",
+  "USER",
+  "USERNAME",
+  "LOGNAME",
+];
 const NEVER: Deno.PermissionName[] = ["ffi", "sys"];
 
 interface Narrowing {
@@ -23,10 +44,12 @@ const NARROWINGS: Record<string, Narrowing> = {
     write: ["ttpkeys", "serverkeys", "clientkeys", ...DATABASE],
     drop: ["net", "run", "env"],
   },
+  // env stays: only SERVER_ENV is granted, and a server on SQLite drops it
+  // once it has read its options (dropEnvironment).
   server: {
     read: ["ttpkeys", "clientkeys"],
     write: ["ttpkeys", "serverkeys", "clientkeys"],
-    drop: ["run", "env"],
+    drop: ["run"],
   },
   client: {
     read: ["ttpkeys", "serverkeys", ...DATABASE],
@@ -54,4 +77,9 @@ export function narrowPermissions(command: string): void {
  */
 export function dropNetwork(): void {
   Deno.permissions.revokeSync({ name: "net" });
+}
+
+/** Drops reading the environment: a server on SQLite needs none once started. */
+export function dropEnvironment(): void {
+  Deno.permissions.revokeSync({ name: "env" });
 }

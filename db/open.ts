@@ -12,21 +12,23 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
-export function openStore(location: string): Promise<Store> {
+/** Opens the database at `location`; `node` names this server process to PostgreSQL. */
+export async function openStore(location: string, node: string): Promise<Store> {
   if (isPostgresUrl(location)) {
-    return Promise.reject(new Error("PostgreSQL is not supported by this build yet"));
+    const { PostgresStore } = await import("./postgres/store.ts");
+    return await PostgresStore.open(location, node);
   }
-  return Promise.resolve(SqliteStore.open(location));
+  return SqliteStore.open(location);
 }
 
-/** The location for messages and logs: a path quoted, a URL without its password. */
+/** A location for messages and logs: a path quoted, a URL without its password. */
 export function describeDatabase(location: string): string {
-  if (!isPostgresUrl(location)) return `"${location}"`;
+  if (!/^[a-z]+:\/\//i.test(location)) return `"${location}"`;
   try {
     const url = new URL(location);
     if (url.password !== "") url.password = "***";
     return url.href;
   } catch {
-    return "the PostgreSQL database (unparsable URL)";
+    return "(an unparsable URL)";
   }
 }

@@ -49,6 +49,23 @@ export interface StoredMessage {
   signature: string | null;
 }
 
+/**
+ * Who is logged in, across every node (SPEC section 7: one session per user
+ * in the cluster). The SQLite engine serves one node and keeps it in memory.
+ */
+export interface Roster {
+  /** Claims `name` for this node: false while a live session (on any live node) holds it. */
+  claim(name: string): Promise<boolean>;
+  /** Gives up this node's session of `name`. */
+  release(name: string): Promise<void>;
+  /** The names logged in on live nodes, sorted. */
+  names(): Promise<string[]>;
+  /** Says this node is alive; false when it had been taken for dead (its sessions are gone). */
+  heartbeat(): Promise<boolean>;
+  /** Frees this node's sessions (a clean stop). */
+  close(): Promise<void>;
+}
+
 export interface Store {
   /** Adds a user; null when the name (in any case) is taken. */
   createUser(name: string, user: NewUser, time: number): Promise<StoredUser | null>;
@@ -80,6 +97,9 @@ export interface Store {
 
   /** Every message with `id > afterId`, oldest first, at most `limit`: a node catching up. */
   messagesAfter(afterId: number, limit: number): Promise<StoredMessage[]>;
+
+  /** The roster of sessions, with `node` naming this server process. */
+  openRoster(node: string): Promise<Roster>;
 
   close(): Promise<void>;
 }

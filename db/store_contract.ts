@@ -7,13 +7,19 @@
 import assert from "node:assert/strict";
 import type { NewMessage, Store, StoredUser } from "./store.ts";
 
-export interface ContractOptions {
+/** A running engine that can make stores on fresh databases. */
+export interface ContractEngine {
   /** A store on a fresh, empty database. */
   open(): Promise<Store>;
   /** A second store on the same database as `first` (another node), when the engine has one. */
   openPeer?(first: Store): Promise<Store>;
-  /** Why the engine cannot be tested here; the tests are then reported ignored. */
-  unavailable?: string;
+  stop(): Promise<void>;
+}
+
+export interface ContractOptions {
+  start(): Promise<ContractEngine>;
+  /** Why the engine cannot be tested here: the suite is then reported SKIPPED, loudly. */
+  unavailable?: string | null;
 }
 
 const key = (n: number) => new Uint8Array([n, n, n]);
@@ -29,21 +35,36 @@ function message(sender: StoredUser, recipient: StoredUser | null, body: string)
 }
 
 export function storeContract(engine: string, options: ContractOptions): void {
-  const test = (name: string, fn: (store: Store) => Promise<void>) =>
-    Deno.test({
-      name: `${engine}: ${name}`,
-      ignore: options.unavailable !== undefined,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const store = await options.open();
-        try {
-          await fn(store);
-        } finally {
-          await store.close();
+  const cases: Array<[string, (store: Store, engine: ContractEngine) => Promise<void>]> = [];
+  const test = (name: string, fn: (store: Store, engine: ContractEngine) => Promise<void>) =>
+    cases.push([name, fn]);
+  const unavailable = options.unavailable ?? null;
+  if (unavailable !== null) {
+    console.error(`\n*** SKIPPED: the ${engine} storage contract: ${unavailable} ***\n`);
+  }
+  Deno.test({
+    name: `${engine}: the storage contract (db/store_contract.ts)`,
+    ignore: unavailable !== null,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(t) {
+      const running = await options.start();
+      try {
+        for (const [name, fn] of cases) {
+          await t.step(name, async () => {
+            const store = await running.open();
+            try {
+              await fn(store, running);
+            } finally {
+              await store.close();
+            }
+          });
         }
-      },
-    });
+      } finally {
+        await running.stop();
+      }
+    },
+  });
 
   test("createUser() refuses a taken name in any case; findUser() matches exactly", async (store) => {
     const sam = await store.createUser("sam", contractUser(1, 2), 0);
@@ -123,30 +144,31 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.ok(await store.findUser("sam"));
   });
 
-  if (options.openPeer === undefined) return;
-  const openPeer = options.openPeer;
-
-  test("two nodes appending at once get one gap-free order that both read back", async (store) => {
-    const peer = await openPeer(store);
-    try {
-      const sam = (await store.createUser("sam", contractUser(1), 0))!;
-      const erik = (await peer.createUser("erik", contractUser(2), 0))!;
-      assert.equal(await peer.createUser("Sam", contractUser(3), 0), null);
-      const rounds = 20;
-      const results = await Promise.all(
-        Array.from({ length: rounds }, (_, i) => [
-          store.appendMessages([message(sam, null, `a${i}`), message(sam, null, `a${i}'`)]),
-          peer.appendMessages([message(erik, null, `b${i}`)]),
-        ]).flat(),
-      );
-      const ids = results.flat().map((m) => m.id).sort((a, b) => a - b);
-      assert.deepEqual(ids, Array.from({ length: rounds * 3 }, (_, i) => i + 1));
-      for (const batch of results) {
-        for (let i = 1; i < batch.length; i++) assert.equal(batch[i].id, batch[i - 1].id + 1);
+  test(
+    "two nodes appending at once get one gap-free order that both read back",
+    async (store, running) => {
+      if (running.openPeer === undefined) return; // one process per database
+      const peer = await running.openPeer(store);
+      try {
+        const sam = (await store.createUser("sam", contractUser(1), 0))!;
+        const erik = (await peer.createUser("erik", contractUser(2), 0))!;
+        assert.equal(await peer.createUser("Sam", contractUser(3), 0), null);
+        const rounds = 20;
+        const results = await Promise.all(
+          Array.from({ length: rounds }, (_, i) => [
+            store.appendMessages([message(sam, null, `a${i}`), message(sam, null, `a${i}'`)]),
+            peer.appendMessages([message(erik, null, `b${i}`)]),
+          ]).flat(),
+        );
+        const ids = results.flat().map((m) => m.id).sort((a, b) => a - b);
+        assert.deepEqual(ids, Array.from({ length: rounds * 3 }, (_, i) => i + 1));
+        for (const batch of results) {
+          for (let i = 1; i < batch.length; i++) assert.equal(batch[i].id, batch[i - 1].id + 1);
+        }
+        assert.deepEqual(await store.messagesAfter(0, 1000), await peer.messagesAfter(0, 1000));
+      } finally {
+        await peer.close();
       }
-      assert.deepEqual(await store.messagesAfter(0, 1000), await peer.messagesAfter(0, 1000));
-    } finally {
-      await peer.close();
-    }
-  });
+    },
+  );
 }

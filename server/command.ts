@@ -7,7 +7,8 @@
 import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
 import { isSymlink, readTextFile } from "../cli/files.ts";
-import { dropNetwork } from "../cli/permissions.ts";
+import { dropEnvironment, dropNetwork } from "../cli/permissions.ts";
+import { describeDatabase, isPostgresUrl } from "../db/open.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
@@ -15,16 +16,24 @@ import { formatAddress } from "./listener.ts";
 import { EventLog, flushLog } from "./log.ts";
 import { type RunningServer, StartError, startServer } from "./server.ts";
 
+/** How long stopping may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
 export const HELP = `chat server: the chat server (TLS with client certificates, state in chat.db)
 
 Usage:
   chat server [PORT] [--host HOST] [--dir DIR]
+  chat server [PORT] --database postgres://USER@HOST:PORT/DB --bus nats://HOST:PORT
 
 Options:
   -p, --port PORT   port to listen on; 0 picks a free one (default ${DEFAULT_PORT})
   --host HOST       address to bind (default ${DEFAULT_HOST}; 0.0.0.0: all);
                     once bound, the server gives up its network permission
   --dir DIR         data directory holding serverkeys/ and chat.db (default .)
+  --database URL    PostgreSQL instead of chat.db, shared by several nodes
+                    (default: $CHAT_DATABASE, else chat.db)
+  --bus URL         NATS, which tells every node what the others stored
+                    (default: $CHAT_BUS, else in-process; needs --database)
   -h, --help        show this help
 
 Limits (each: a clear reply or a closed connection and a log line):
@@ -39,6 +48,9 @@ Example:
   $ chat ca init
   $ chat server 0
   listening on 127.0.0.1:41234
+
+Several nodes (README: "Running several nodes"), each with the same serverkeys/:
+  $ chat server 4747 --database postgres://chat@db:5432/chat --bus nats://bus:4222
 `;
 
 function limitsHelp(): string {
@@ -53,6 +65,8 @@ export async function run(args: string[]): Promise<number> {
     port: { type: "string", short: "p" },
     host: { type: "string" },
     dir: { type: "string" },
+    database: { type: "string" },
+    bus: { type: "string" },
     ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((flag) => [flag, { type: "string" }])),
   }, 1);
   if (values.help) {
@@ -72,12 +86,24 @@ export async function run(args: string[]): Promise<number> {
     certificate: await readTextFile(paths.serverCertificate, hint),
     ca: await readTextFile(paths.serverCaCertificate, hint),
   };
-  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-    // SQLite would follow a link and write wherever it points.
-    const path = paths.database + suffix;
-    if (isSymlink(path)) {
-      throw new CliError(`"${path}" is a symbolic link; refusing to open it`);
+  const database = values.database ?? environment("CHAT_DATABASE") ?? paths.database;
+  const bus = values.bus ?? environment("CHAT_BUS");
+  const cluster = isPostgresUrl(database);
+  if (database !== paths.database && !cluster) {
+    throw new UsageError(`invalid --database "${database}": expected postgres://...`);
+  }
+  if (bus !== undefined && !/^nats:\/\//i.test(bus)) {
+    throw new UsageError(`invalid --bus ${describeDatabase(bus)}: expected nats://HOST:PORT`);
+  }
+  if (!cluster) {
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+      // SQLite would follow a link and write wherever it points.
+      const path = paths.database + suffix;
+      if (isSymlink(path)) {
+        throw new CliError(`"${path}" is a symbolic link; refusing to open it`);
+      }
     }
+    dropEnvironment();
   }
   const log = new EventLog();
   let server: RunningServer;
@@ -87,7 +113,8 @@ export async function run(args: string[]): Promise<number> {
       host,
       port,
       limits,
-      database: paths.database,
+      database,
+      bus,
       log,
     });
   } catch (error) {
@@ -97,13 +124,23 @@ export async function run(args: string[]): Promise<number> {
     });
   }
   // Accepting needs no permission: from here on the server can open no other
-  // socket (cli/permissions.ts).
-  dropNetwork();
+  // socket (cli/permissions.ts). A node on PostgreSQL and NATS keeps it, to
+  // reconnect to them.
+  if (!cluster) dropNetwork();
   console.log(`listening on ${formatAddress(server.address.host, server.address.port)}`);
 
   const signal = await stopSignal();
   log.event(`stopping on ${signal}`);
-  await server.stop();
+  // Never hang on the way out: a database or bus that stopped answering
+  // must not keep the process alive (what was committed is safe).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) =>
+    timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)
+  );
+  if (await Promise.race([server.stop().then(() => false), late])) {
+    log.event(`stopped without closing everything within ${STOP_TIMEOUT_MS / 1000} s`);
+  }
+  clearTimeout(timer);
   log.event("stopped");
   flushLog();
   return 0;
@@ -129,4 +166,14 @@ function stopSignal(): Promise<string> {
       Deno.addSignalListener(signal, () => resolve(signal));
     }
   });
+}
+
+/** An environment variable, or undefined when unset or not granted. */
+function environment(name: string): string | undefined {
+  try {
+    const value = Deno.env.get(name);
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
 }

@@ -19,11 +19,7 @@ export interface Member {
 export class Hub {
   readonly #online = new Map<string, Member>();
 
-  isOnline(name: string): boolean {
-    return this.#online.has(name);
-  }
-
-  /** Adds a member; false when that user already has a session. */
+  /** Adds a member; false when that user already has a session here (the roster is the cluster's). */
   join(member: Member): boolean {
     if (this.#online.has(member.name)) return false;
     this.#online.set(member.name, member);
@@ -32,11 +28,6 @@ export class Hub {
 
   leave(member: Member): void {
     if (this.#online.get(member.name) === member) this.#online.delete(member.name);
-  }
-
-  /** Online names, sorted (SPEC: `/users` prints them sorted). */
-  names(): string[] {
-    return [...this.#online.keys()].sort();
   }
 
   get size(): number {

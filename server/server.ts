@@ -5,10 +5,12 @@
  */
 
 import type { Store } from "../db/store.ts";
-import { describeDatabase, openStore } from "../db/open.ts";
+import type { Roster } from "../db/store.ts";
+import { describeDatabase, isPostgresUrl, openStore } from "../db/open.ts";
 import { x509 } from "../pki/x509.ts";
 import type { Bus } from "./bus/bus.ts";
 import { LocalBus } from "./bus/local.ts";
+import { NatsBus } from "./bus/nats.ts";
 import { Admission } from "./admission.ts";
 import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
@@ -35,12 +37,16 @@ export interface ServerConfig {
   limits: ServerLimits;
   /** Path of the SQLite database, or a `postgres://` URL. */
   database: string;
+  /** A `nats://` URL: the bus between nodes; none: in-process (one node). */
+  bus?: string;
   log?: EventLog;
 }
 
 export interface RunningServer {
   /** Where it listens (the real port when 0 was asked). */
   address: { host: string; port: number };
+  /** This process's name in the cluster. */
+  node: string;
   /** Stops listening, commits what is pending, closes connections, bus and database. */
   stop(): Promise<void>;
 }
@@ -53,7 +59,29 @@ export class StartError extends Error {
   }
 }
 
+/** How often a node on PostgreSQL says it is alive, and reads back anything the bus missed. */
+export const CLUSTER_TICK_MS = 1_000;
+/**
+ * A node that could not reach the database for this long ends its sessions:
+ * the other nodes will soon take it for dead (db/postgres/roster.ts) and let
+ * its users log in there, and one user must not be online twice.
+ */
+const FENCE_MS = 3_000;
+
+/** A name for this process, unique in the cluster: in pg_stat_activity, the roster, the bus. */
+function nodeName(): string {
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  return `chat-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  if (config.bus !== undefined && !isPostgresUrl(config.database)) {
+    throw new StartError(
+      "a bus is for several nodes, which need a shared database",
+      "give --database postgres://... too (an SQLite file serves one node)",
+    );
+  }
+  const node = nodeName();
   let ca: x509.X509Certificate;
   try {
     ca = new x509.X509Certificate(config.tls.ca);
@@ -62,7 +90,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   let store: Store;
   try {
-    store = await openStore(config.database);
+    store = await openStore(config.database, node);
   } catch (error) {
     throw new StartError(
       `cannot open ${describeDatabase(config.database)}: ${(error as Error).message}`,
@@ -72,14 +100,26 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const log = config.log ?? new EventLog();
   const hub = new Hub();
+  let roster: Roster;
   let delivery: Delivery;
   let bus: Bus;
   try {
+    roster = await store.openRoster(node);
     delivery = new Delivery(store, hub, await store.lastMessageId());
-    bus = new LocalBus(delivery);
   } catch (error) {
     await store.close();
-    throw error;
+    throw new StartError(`cannot use the database: ${(error as Error).message}`);
+  }
+  try {
+    bus = config.bus === undefined ? new LocalBus(delivery) : await NatsBus.connect(
+      config.bus,
+      delivery,
+      { name: node, log: (text) => log.event(text) },
+    );
+  } catch (error) {
+    await roster.close();
+    await store.close();
+    throw new StartError(`cannot connect to the bus: ${(error as Error).message}`);
   }
   const committer = new Committer<Echo>(store, (stored, echoes) => {
     delivery.committed(stored, echoes);
@@ -93,6 +133,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const admission = new Admission(config.limits);
   const context: ServerContext = {
     store,
+    roster,
     certificates: new CertificateCache(ca),
     committer,
     delivery,
@@ -131,14 +172,49 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     );
   }
 
+  // On PostgreSQL: stay live in the roster, and read back what the bus may
+  // have lost (a publication dropped while a node was away has no later
+  // one to reveal the gap).
+  let tick: ReturnType<typeof setInterval> | undefined;
+  if (isPostgresUrl(config.database)) {
+    let lastBeat = Date.now();
+    let beating = false;
+    const endSessions = (why: string) => {
+      if (open.size === 0) return;
+      log.event(`ending ${open.size} connections: ${why}`);
+      for (const connection of open) connection.destroy();
+    };
+    tick = setInterval(async () => {
+      if (beating) return;
+      beating = true;
+      try {
+        const alive = await roster.heartbeat();
+        lastBeat = Date.now();
+        if (!alive) endSessions("this node was taken for dead");
+        await delivery.catchUp();
+      } catch (error) {
+        log.event(`cannot reach the database: ${(error as Error).message}`);
+        if (Date.now() - lastBeat > FENCE_MS) endSessions("lost the database");
+      } finally {
+        beating = false;
+      }
+    }, CLUSTER_TICK_MS);
+  }
+
   let stopping: Promise<void> | null = null;
   const stop = async () => {
+    clearInterval(tick);
     server.close();
     await committer.flush();
     delivery.close();
     for (const connection of open) connection.destroy();
     await bus.close();
+    await roster.close();
     await store.close();
   };
-  return { address, stop: () => (stopping ??= stop()) };
+  if (isPostgresUrl(config.database)) {
+    const via = config.bus === undefined ? "" : `, bus ${describeDatabase(config.bus)}`;
+    log.event(`node ${node} on ${describeDatabase(config.database)}${via}`);
+  }
+  return { address, node, stop: () => (stopping ??= stop()) };
 }

@@ -12,7 +12,7 @@
  */
 
 import { CertificateError, type ClientIdentity } from "../pki/certificates.ts";
-import type { Store, StoredUser } from "../db/store.ts";
+import type { Roster, Store, StoredUser } from "../db/store.ts";
 import { equalBytes } from "../pki/keys.ts";
 import {
   type ClientFrame,
@@ -56,6 +56,8 @@ export interface Connection {
 
 export interface ServerContext {
   store: Store;
+  /** Who is logged in, on every node. */
+  roster: Roster;
   /** Verifies client certificates against the CA, remembering the ones it accepted. */
   certificates: CertificateCache;
   committer: Committer<Echo>;
@@ -112,6 +114,7 @@ export class Session implements Member {
     this.#state = "closed";
     if (this.#user === null) return;
     this.context.hub.leave(this);
+    this.#release(this.#user.name);
     this.context.log.event(`logout ${quote(this.#user.name)} from ${this.connection.address}`);
   }
 
@@ -189,7 +192,11 @@ export class Session implements Member {
         return this.#send({ type: "pong", re: frame.id });
       case "users":
         if (!member) return this.#error(frame.id, "not_available");
-        return this.#send({ type: "users", re: frame.id, names: this.context.hub.names() });
+        return this.#send({
+          type: "users",
+          re: frame.id,
+          names: await this.context.roster.names(),
+        });
       case "keys": {
         if (!member) return this.#error(frame.id, "not_available");
         const user = await this.context.store.findUser(frame.name);
@@ -269,20 +276,25 @@ export class Session implements Member {
       );
       return this.#error(re, "invalid_credentials");
     }
-    if (this.context.hub.isOnline(name)) {
-      this.context.log.event(
-        `refused login of ${quote(name)} from ${this.connection.address}: already logged in`,
-      );
-      return this.#error(re, "already_logged_in");
-    }
     await this.#enter(re, user, "authenticated");
   }
 
-  /** Joins the hub, then replays history up to that instant, then goes live. */
+  /**
+   * Claims the user's one session (cluster-wide), joins the hub, then replays
+   * history up to that instant, then goes live.
+   */
   async #enter(re: number, user: StoredUser, status: "registered" | "authenticated") {
+    if (!await this.context.roster.claim(user.name)) {
+      this.context.log.event(
+        `refused login of ${quote(user.name)} from ${this.connection.address}: already logged in`,
+      );
+      return this.#error(re, "already_logged_in");
+    }
+    if ((this.#state as State) === "closed") return this.#release(user.name);
     this.#user = user;
     if (!this.context.hub.join(this)) {
       this.#user = null;
+      this.#release(user.name);
       return this.#error(re, "already_logged_in");
     }
     this.#state = "busy";
@@ -335,6 +347,14 @@ export class Session implements Member {
           resolve();
         },
       });
+    });
+  }
+
+  #release(name: string): void {
+    this.context.roster.release(name).catch((error) => {
+      // The node's heartbeat stops when it cannot reach the database, and
+      // its sessions are then free anyway.
+      this.context.log.event(`cannot release the session of ${quote(name)}: ${error.message}`);
     });
   }
 

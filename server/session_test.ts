@@ -70,6 +70,7 @@ async function setup(trusted?: x509.X509Certificate) {
   delivery.useCommitter(committer);
   const context: ServerContext = {
     store,
+    roster: await store.openRoster("test"),
     certificates: new CertificateCache(trusted ?? certificate),
     committer,
     delivery,

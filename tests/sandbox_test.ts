@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { SERVER_ENV } from "../cli/permissions.ts";
 import {
   chatSession,
   CONFIG,
@@ -26,6 +27,8 @@ Deno.test("each task's flags allow only its own folders", () => {
   assert.deepEqual(flag("client", "read"), ["clientkeys"]);
   assert.deepEqual(flag("client", "write"), ["clientkeys"]);
   assert.deepEqual(flag("ca", "read"), ["ttpkeys", "serverkeys", "clientkeys"]);
+  // The server reads only where its engines are, and what the PostgreSQL client reads.
+  assert.deepEqual(flag("server", "env"), SERVER_ENV);
   for (const task of ["ca", "server", "client"] as const) {
     const flags = taskFlags(task);
     assert.ok(!flags.includes("-A") && !flags.includes("--allow-all"), task);

@@ -7,7 +7,8 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { NewMessage, NewUser, Store, StoredMessage, StoredUser } from "../store.ts";
+import type { NewMessage, NewUser, Roster, Store, StoredMessage, StoredUser } from "../store.ts";
+import { MemoryRoster } from "../memory_roster.ts";
 import { openDatabase } from "./database.ts";
 
 interface UserRow {
@@ -174,6 +175,11 @@ export class SqliteStore implements Store {
 
   messagesAfter(afterId: number, limit: number): Promise<StoredMessage[]> {
     return Promise.resolve(toMessages(this.#messagesAfter.all(afterId, limit)));
+  }
+
+  /** One process per SQLite file: the roster is this process's memory. */
+  openRoster(_node: string): Promise<Roster> {
+    return Promise.resolve(new MemoryRoster());
   }
 
   close(): Promise<void> {

@@ -11,7 +11,13 @@ async function tempPath(): Promise<string> {
   return join(dir, "chat.db");
 }
 
-storeContract("sqlite", { open: async () => SqliteStore.open(await tempPath()) });
+storeContract("sqlite", {
+  start: () =>
+    Promise.resolve({
+      open: async () => SqliteStore.open(await tempPath()),
+      stop: () => Promise.resolve(),
+    }),
+});
 
 Deno.test("openDatabase() migrates to the latest version and refuses a newer database", async () => {
   const path = await tempPath();

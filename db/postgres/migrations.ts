@@ -1,0 +1,57 @@
+/**
+ * The PostgreSQL schema, as numbered migrations (the same tables as
+ * db/sqlite/migrations.ts, in PostgreSQL's types). Nodes that start together
+ * migrate one at a time: each takes a transaction-scoped advisory lock first,
+ * and PostgreSQL's DDL is transactional, so a node sees the schema either
+ * before or after a migration, never half of one. Append only.
+ */
+
+/** pg_advisory_xact_lock key: "chat" in ASCII, so other users of the database can avoid it. */
+export const MIGRATION_LOCK = 0x63686174;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: users, messages with ids assigned from one counter row in the
+  // committing transaction (db/store.ts: commit-ordered, gap-free), and the
+  // nodes and their sessions (one session per user in the cluster).
+  `
+  CREATE TABLE users (
+    id             bigserial PRIMARY KEY,
+    name           text      NOT NULL UNIQUE,
+    public_key     bytea     NOT NULL,
+    certificate    bytea     NOT NULL,
+    encryption_key bytea     NOT NULL,
+    key_binding    bytea     NOT NULL,
+    created_at     bigint    NOT NULL
+  );
+  -- Unique without regard to case, so "Sam" cannot pose as "sam".
+  CREATE UNIQUE INDEX users_name_nocase ON users (lower(name));
+
+  CREATE TABLE message_counter (
+    single boolean PRIMARY KEY DEFAULT true CHECK (single),
+    last   bigint  NOT NULL
+  );
+  INSERT INTO message_counter VALUES (true, 0);
+
+  CREATE TABLE messages (
+    id           bigint PRIMARY KEY,
+    time         bigint NOT NULL,
+    sender_id    bigint NOT NULL REFERENCES users (id),
+    recipient_id bigint REFERENCES users (id),
+    body         text   NOT NULL,
+    signature    text
+  );
+  CREATE INDEX messages_private_by_recipient ON messages (recipient_id) WHERE recipient_id IS NOT NULL;
+  CREATE INDEX messages_private_by_sender ON messages (sender_id) WHERE recipient_id IS NOT NULL;
+
+  CREATE TABLE nodes (
+    id      text        PRIMARY KEY,
+    seen_at timestamptz NOT NULL
+  );
+  CREATE TABLE sessions (
+    name  text        PRIMARY KEY,
+    node  text        NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    since timestamptz NOT NULL
+  );
+  CREATE INDEX sessions_by_node ON sessions (node);
+  `,
+];
