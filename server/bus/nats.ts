@@ -7,6 +7,7 @@
  * computed specifier, so a server without `--bus` fetches nothing.
  */
 
+import type { StoredMessage } from "../../db/store.ts";
 import type { Bus, BusEvent, BusSubscriber } from "./bus.ts";
 
 const NATS_PACKAGE = ["npm:@nats-io/transport-node", "3.4.0"].join("@");
@@ -109,7 +110,10 @@ export class NatsBus implements Bus {
     } catch {
       return; // not ours; the database is the record anyway
     }
-    if (event?.type === "messages" && Array.isArray(event.messages)) {
+    if (
+      event?.type === "messages" && Array.isArray(event.messages) &&
+      event.messages.every(isStoredMessage)
+    ) {
       this.#subscriber.event(event);
     }
   }
@@ -133,4 +137,13 @@ function split(event: BusEvent): BusEvent[] {
   }
   if (current.length > 0) parts.push({ type: "messages", messages: current });
   return parts;
+}
+
+/** A committed message as another node published it; anything else is dropped. */
+function isStoredMessage(value: unknown): value is StoredMessage {
+  const m = value as StoredMessage;
+  return typeof m === "object" && m !== null && Number.isSafeInteger(m.id) && m.id > 0 &&
+    Number.isSafeInteger(m.time) && typeof m.from === "string" &&
+    (m.to === null || typeof m.to === "string") && typeof m.body === "string" &&
+    (m.signature === null || typeof m.signature === "string");
 }
