@@ -27,6 +27,8 @@ export interface LoadRequest {
   scenario: "fanout" | "paced" | "pairs" | "logins" | "idle";
   system: SystemName;
   port: number;
+  /** Where receivers connect, when not `port` (senders on one node, receivers on another). */
+  receiverPort?: number;
   /** The system's processes (their descendants count too). */
   serverPids: number[];
   /** A Deno server's V8 inspector port: the idle scenario forces a full GC through it. */
@@ -80,14 +82,24 @@ function sendTime(line: string): number {
 
 const users = new Map<string, ChatUser>();
 
-/** Connects (and for chat registers) `names`, a few at a time. */
-async function connectAll(names: string[], join = true): Promise<BenchConnection[]> {
+/** The target receivers connect to: another node when the system has two. */
+const receiving: Target = { ...target, port: request.receiverPort ?? request.port };
+
+/**
+ * Connects (and for chat registers) `names`, a few at a time; `receives(i)`
+ * says which of them are receivers.
+ */
+async function connectAll(
+  names: string[],
+  join = true,
+  receives: (i: number) => boolean = () => false,
+): Promise<BenchConnection[]> {
   const out: BenchConnection[] = new Array(names.length);
   let next = 0;
   const worker = async () => {
     while (next < names.length) {
       const i = next++;
-      out[i] = await connect(names[i], "register", join);
+      out[i] = await connect(names[i], "register", join, receives(i) ? receiving : target);
     }
   };
   await Promise.all(Array.from({ length: SETUP_CONCURRENCY }, worker));
@@ -98,14 +110,15 @@ async function connect(
   name: string,
   kind: "register" | "login",
   join: boolean,
+  to: Target = target,
 ): Promise<BenchConnection> {
-  if (protocolOf(target.system) === "irc") return await ircConnect(target, name, join);
+  if (protocolOf(to.system) === "irc") return await ircConnect(to, name, join);
   let user = users.get(name);
   if (user === undefined) {
-    user = await makeChatUser(name, target.authority!);
+    user = await makeChatUser(name, to.authority!);
     users.set(name, user);
   }
-  return await chatConnect(target, user, kind);
+  return await chatConnect(to, user, kind);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -140,7 +153,11 @@ async function measured(phase: () => Promise<void>) {
 }
 
 async function fanout(scenario: string, receiverCount: number, messages: number, rate?: number) {
-  const receivers = await connectAll(Array.from({ length: receiverCount }, (_, i) => `r${i}`));
+  const receivers = await connectAll(
+    Array.from({ length: receiverCount }, (_, i) => `r${i}`),
+    true,
+    () => true,
+  );
   const [sender] = await connectAll(["sender"]);
   let delivered = 0;
   let bytes = 0;
@@ -193,7 +210,8 @@ async function fanout(scenario: string, receiverCount: number, messages: number,
 
 async function pairs(pairCount: number, messages: number) {
   const names = Array.from({ length: pairCount * 2 }, (_, i) => `p${i}`);
-  const connections = await connectAll(names, false);
+  // Odd ones receive: on the second node when there are two.
+  const connections = await connectAll(names, false, (i) => i % 2 === 1);
   if (protocolOf(target.system) === "chat") {
     // The bench knows every user's keys; a real client would fetch and pin them.
     for (let i = 0; i < connections.length; i++) {

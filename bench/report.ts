@@ -6,6 +6,7 @@
 
 import type { Row } from "./load.ts";
 import type { SystemName } from "./systems.ts";
+import { CLUSTER_TITLES } from "./cluster.ts";
 
 /** One figure of one system over every round: its median, extremes and each run's value. */
 export interface Summary extends Row {
@@ -104,6 +105,7 @@ const TITLES: Record<string, string> = {
   floor: "floor",
   inspircd: "InspIRCd",
   "chat-before": "chat before",
+  ...CLUSTER_TITLES,
 };
 
 export function table(summary: readonly Summary[], systems: readonly SystemName[]): string {

@@ -9,11 +9,15 @@
  * rounds; results go to stdout, bench/results/latest.json and chart.svg.
  *
  *   deno task bench [--quick] [--rounds N] [--only fanout,paced,pairs,logins,idle,history]
- *                   [--before DIR]
+ *                   [--before DIR] [--no-cluster]
  *
  * --before DIR adds "chat-before", the chat build in DIR (for instance from
  * `git archive COMMIT | tar -x -C DIR`), to measure a change before and after
  * with the same method in the same run.
+ *
+ * With PostgreSQL and nats-server installed, chat also runs as one node and
+ * as two nodes on them (bench/cluster.ts: fan-out, paced and pairs), unless
+ * --no-cluster.
  *
  * Scenarios (full size; --quick runs each smaller, once):
  *   fanout   200 receivers, one sender, 2,000 public messages of ~100 bytes
@@ -35,6 +39,13 @@ import { machineBusyCores } from "./proc.ts";
 import { chart, type RunNote, summarize, table } from "./report.ts";
 import { startServer } from "./servers.ts";
 import type { SystemName } from "./systems.ts";
+import {
+  CLUSTER_SCENARIOS,
+  CLUSTER_SYSTEMS,
+  clusterProblem,
+  isClusterSystem,
+  stopEngines,
+} from "./cluster.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -43,6 +54,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     rounds: { type: "string" },
     before: { type: "string" },
+    "no-cluster": { type: "boolean" },
   },
 });
 const quick = values.quick ?? false;
@@ -85,11 +97,14 @@ const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 const peerProblem = await ensureInspircd();
 if (peerProblem !== null) console.error(`bench: InspIRCd skipped: ${peerProblem}`);
+const cluster = values["no-cluster"] ? "--no-cluster" : clusterProblem();
+if (cluster !== null) console.error(`bench: cluster systems skipped: ${cluster}`);
 const systems: SystemName[] = [
   "chat",
   "floor",
   ...(peerProblem === null ? ["inspircd"] : []),
   ...(values.before === undefined ? [] : ["chat-before"]),
+  ...(cluster === null ? CLUSTER_SYSTEMS : []),
 ];
 
 type Request = Omit<LoadRequest, "system" | "port" | "serverPids" | "dir" | "caCertificate">;
@@ -155,6 +170,7 @@ async function scenario(system: SystemName, request: Request, round: number): Pr
         dir,
         caCertificate,
         port: server.port,
+        receiverPort: server.receiverPort,
         serverPids: server.pids,
         inspectPort: server.inspectPort,
       };
@@ -169,12 +185,20 @@ async function scenario(system: SystemName, request: Request, round: number): Pr
 }
 
 const started = performance.now();
-for (let round = 0; round < rounds; round++) {
-  // Every system takes its turn in each scenario; who goes first rotates each round.
-  const order = systems.map((_, i) => systems[(i + round) % systems.length]);
-  for (const request of scenarios) {
-    for (const system of order) await scenario(system, request, round);
+try {
+  for (let round = 0; round < rounds; round++) {
+    // Every system takes its turn in each scenario; who goes first rotates each round.
+    const order = systems.map((_, i) => systems[(i + round) % systems.length]);
+    for (const request of scenarios) {
+      for (const system of order) {
+        if (isClusterSystem(system) && !CLUSTER_SCENARIOS.has(request.scenario)) continue;
+        await scenario(system, request, round);
+      }
+    }
   }
+} finally {
+  // PostgreSQL and nats-server, when the cluster systems started them.
+  await stopEngines();
 }
 if (wanted("history")) {
   for (const count of SIZES.history) {

@@ -3,13 +3,15 @@
  * one scenario: chat (`chat server`, with the permission flags of its task in
  * deno.json), a baseline build of chat from another directory ("chat-before",
  * to measure a change before and after in one run), the floor
- * (bench/floor.ts) or InspIRCd (bench/peer.ts). Each is stopped by its PID.
+ * (bench/floor.ts), InspIRCd (bench/peer.ts), or chat's nodes on PostgreSQL
+ * and NATS (bench/cluster.ts). Each is stopped by its PID.
  */
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startInspircd } from "./peer.ts";
 import type { SystemName } from "./systems.ts";
+import { isClusterSystem, startClusterSystem } from "./cluster.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const FLOOR = fileURLToPath(new URL("./floor.ts", import.meta.url));
@@ -36,6 +38,8 @@ const CHAT_FLAGS = [
 
 export interface RunningServer {
   port: number;
+  /** Where receivers connect, when not `port` (two nodes: bench/cluster.ts). */
+  receiverPort?: number;
   /** The processes to charge CPU and memory to (their descendants too). */
   pids: number[];
   /** The V8 inspector's port, when started with one (to force a full GC). */
@@ -70,6 +74,22 @@ export async function startServer(
       join(dir, "serverkeys", "server.key"),
     );
   }
+  if (isClusterSystem(system)) {
+    return await startClusterSystem(system, async (extraFlags) => {
+      const node = await startProcess("chat", dir, options, extraFlags);
+      return { port: node.port, pid: node.pids[0], stop: node.stop };
+    });
+  }
+  return await startProcess(system, dir, options, []);
+}
+
+/** Starts a Deno server: chat (with `extraFlags`), chat-before or the floor. */
+async function startProcess(
+  system: SystemName,
+  dir: string,
+  options: StartOptions,
+  extraFlags: string[],
+): Promise<RunningServer> {
   const inspectPort = options.inspect ? freePort() : undefined;
   const inspect = inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`];
   let args: string[];
@@ -89,6 +109,7 @@ export async function startServer(
       "--host",
       "127.0.0.1",
       ...CHAT_FLAGS,
+      ...extraFlags,
     ];
   }
   const child = new Deno.Command(Deno.execPath(), {
