@@ -27,6 +27,10 @@ export class MemoryRoster implements Roster {
     return Promise.resolve(true);
   }
 
+  reapDeparted(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
   close(): Promise<void> {
     this.#names.clear();
     return Promise.resolve();

@@ -62,6 +62,11 @@ export interface Roster {
   names(): Promise<string[]>;
   /** Says this node is alive; false when it had been taken for dead (its sessions are gone). */
   heartbeat(): Promise<boolean>;
+  /**
+   * Frees the sessions of nodes taken for dead and returns their names, each
+   * to one caller only (so one node tells everyone they left).
+   */
+  reapDeparted(): Promise<string[]>;
   /** Frees this node's sessions (a clean stop). */
   close(): Promise<void>;
 }

@@ -144,6 +144,23 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.ok(await store.findUser("sam"));
   });
 
+  test("a roster gives each name one session, lists names sorted, and frees on release", async (store) => {
+    const roster = await store.openRoster("node-a");
+    try {
+      assert.equal(await roster.claim("sam"), true);
+      assert.equal(await roster.claim("sam"), false);
+      assert.equal(await roster.claim("erik"), true);
+      assert.deepEqual(await roster.names(), ["erik", "sam"]);
+      await roster.release("sam");
+      assert.deepEqual(await roster.names(), ["erik"]);
+      assert.equal(await roster.claim("sam"), true);
+      assert.equal(await roster.heartbeat(), true);
+      assert.deepEqual(await roster.reapDeparted(), []);
+    } finally {
+      await roster.close();
+    }
+  });
+
   test(
     "two nodes appending at once get one gap-free order that both read back",
     async (store, running) => {

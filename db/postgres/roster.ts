@@ -85,6 +85,15 @@ export class PostgresRoster implements Roster {
     return false;
   }
 
+  async reapDeparted(): Promise<string[]> {
+    const rows = await this.#sql.unsafe(
+      `DELETE FROM sessions WHERE node NOT IN ${LIVE} RETURNING name`,
+      [],
+      { prepare: true },
+    );
+    return rows.map((row) => row.name as string);
+  }
+
   async close(): Promise<void> {
     // A clean stop frees this node's sessions at once (ON DELETE CASCADE).
     await this.#sql.unsafe("DELETE FROM nodes WHERE id = $1", [this.#node]).catch(() => {});

@@ -73,3 +73,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "postgres: one session per user across nodes; a dead node's sessions are taken over",
+  ignore: unavailable !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const engine = await startEngine();
+    try {
+      const url = await engine.freshUrl();
+      const [a, b] = [await PostgresStore.open(url), await PostgresStore.open(url)];
+      const [onA, onB] = [await a.openRoster("node-a"), await b.openRoster("node-b")];
+      try {
+        assert.equal(await onA.claim("sam"), true);
+        assert.equal(await onB.claim("sam"), false, "sam is online on node a");
+        assert.equal(await onB.claim("erik"), true);
+        assert.deepEqual(await onA.names(), ["erik", "sam"]);
+        // node a stops beating: it is dead once its heartbeat is old.
+        await a.sql.unsafe(
+          "UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE id = 'node-a'",
+        );
+        assert.deepEqual(await onB.names(), ["erik"], "a dead node's users are not listed");
+        assert.equal(await onB.claim("sam"), true, "taken over from the dead node");
+        assert.equal(await onA.heartbeat(), true);
+        assert.equal(await onA.claim("sam"), false, "back, but sam is on node b now");
+        // Reaping tells exactly one caller who left with a dead node.
+        await a.sql.unsafe(
+          "UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE id = 'node-b'",
+        );
+        const reaped = await Promise.all([onA.reapDeparted(), onA.reapDeparted()]);
+        assert.deepEqual(reaped.flat().sort(), ["erik", "sam"]);
+      } finally {
+        await onA.close();
+        await onB.close();
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      await engine.stop();
+    }
+  },
+});
