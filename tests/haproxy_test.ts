@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { engineProblem } from "../testing/engines.ts";
 import { startCluster } from "../testing/cluster.ts";
 import { haproxyProblem, startHaproxy } from "../testing/haproxy.ts";
-import { chatSession, ClientProcess, WAIT_MS } from "./harness.ts";
+import { chatSession, ClientProcess, WAIT_MS } from "../testing/chat.ts";
 
 const unavailable = engineProblem() ?? haproxyProblem();
 if (unavailable !== null) {
