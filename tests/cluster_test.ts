@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { engineProblem, startNats } from "../testing/engines.ts";
-import { startCluster } from "../testing/cluster.ts";
+import { startCluster, stopNode } from "../testing/cluster.ts";
 import { chatSession, ClientProcess, WAIT_MS, withoutTimes } from "../testing/chat.ts";
 
 const unavailable = engineProblem();
@@ -140,7 +140,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a node that lost the bus catches up from the database and shows nothing twice",
+  name:
+    "a node that lost the bus, or restarted, catches up from the database and shows nothing twice",
   ignore: unavailable !== null,
   async fn() {
     const cluster = await startCluster({ nodes: 2 });
@@ -176,6 +177,28 @@ Deno.test({
         seen.filter((l) => l.startsWith("alice: ")),
         messages(alice).filter((l) => l.startsWith("alice: ")),
       );
+
+      // bob's node restarts; what was sent meanwhile is in his history, once,
+      // and the new node delivers live from there on.
+      await stopNode(b);
+      await bob.exited();
+      await alice.ask("while b restarts", / alice: while b restarts$/);
+      const b2 = await cluster.startNode([], b.port);
+      const again = new ClientProcess(cluster.dir, b2.port);
+      try {
+        await again.ask("/login bob", "Authentication Succeeded");
+        await again.output.waitFor(/ alice: while b restarts$/);
+        await alice.ask("after the restart", / alice: after the restart$/);
+        await again.output.waitFor(/ alice: after the restart$/);
+        const shown = messages(again).join("\n");
+        for (
+          const text of ["before the outage", "during 4", "while b restarts", "after the restart"]
+        ) {
+          assert.equal(count(shown, text), 1, `${text} once after the restart`);
+        }
+      } finally {
+        again.kill();
+      }
     } finally {
       alice.kill();
       bob.kill();
