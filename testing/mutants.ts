@@ -210,9 +210,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** A black-box test file takes a minute or two on a loaded machine; ten is a hang. */
 const SPEC_LIMIT_MS = 10 * 60_000;
 
-/** Copies the tree's files (tracked and new, as they are now; not ignored ones) to a scratch folder. */
-async function scratchCopy(): Promise<string> {
-  const scratch = await Deno.makeTempDir({ prefix: "chat-mutants-" });
+/** The tree's files: tracked and new ones (not ignored ones) from git, or, outside git, a walk. */
+async function treeFiles(): Promise<string[]> {
   const listed = await runWithTimeout(
     new Deno.Command("git", {
       args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -220,9 +219,27 @@ async function scratchCopy(): Promise<string> {
       stdout: "piped",
       stderr: "piped",
     }),
-  );
-  if (listed.code !== 0) throw new Error(`git ls-files: ${listed.stderr}`);
-  for (const file of listed.stdout.split("\0").filter((f) => f !== "")) {
+  ).catch(() => null);
+  if (listed !== null && listed.code === 0) return listed.stdout.split("\0").filter((f) => f);
+  // An exported tree (no .git): everything but what .gitignore keeps out.
+  const files: string[] = [];
+  const skip = /^(\.git|node_modules|ttpkeys|serverkeys|clientkeys|chat\.db.*|chat)$/;
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(join(ROOT, dir))) {
+      if (skip.test(entry.name)) continue;
+      const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.isFile) files.push(path);
+    }
+  };
+  await walk("");
+  return files;
+}
+
+/** Copies the tree's files, as they are now, to a scratch folder. */
+async function scratchCopy(): Promise<string> {
+  const scratch = await Deno.makeTempDir({ prefix: "chat-mutants-" });
+  for (const file of await treeFiles()) {
     await Deno.mkdir(join(scratch, dirname(file)), { recursive: true });
     try {
       await Deno.copyFile(join(ROOT, file), join(scratch, file));
