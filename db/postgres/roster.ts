@@ -21,6 +21,11 @@ const LIVE =
 export class PostgresRoster implements Roster {
   readonly #sql: Sql;
   readonly #node: string;
+  /**
+   * Sessions whose release failed (the database was unreachable): retried at
+   * each heartbeat, or the user could not log in again while this node lives.
+   */
+  readonly #unreleased = new Set<string>();
 
   private constructor(sql: Sql, node: string) {
     this.#sql = sql;
@@ -49,11 +54,16 @@ export class PostgresRoster implements Roster {
   }
 
   async release(name: string): Promise<void> {
-    await this.#sql.unsafe(
-      "DELETE FROM sessions WHERE name = $1 AND node = $2",
-      [name, this.#node],
-      { prepare: true },
-    );
+    try {
+      await this.#sql.unsafe(
+        "DELETE FROM sessions WHERE name = $1 AND node = $2",
+        [name, this.#node],
+        { prepare: true },
+      );
+    } catch (error) {
+      this.#unreleased.add(name);
+      throw error;
+    }
   }
 
   async names(): Promise<string[]> {
@@ -80,6 +90,10 @@ export class PostgresRoster implements Roster {
       [],
       { prepare: true },
     );
+    for (const name of [...this.#unreleased]) {
+      await this.release(name);
+      this.#unreleased.delete(name);
+    }
     if (rows.length === 1) return true;
     await this.#sql.unsafe("INSERT INTO nodes (id, seen_at) VALUES ($1, now())", [this.#node]);
     return false;
