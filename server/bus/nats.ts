@@ -110,13 +110,22 @@ export class NatsBus implements Bus {
     } catch {
       return; // not ours; the database is the record anyway
     }
-    if (
-      event?.type === "messages" && Array.isArray(event.messages) &&
-      event.messages.every(isStoredMessage)
-    ) {
-      this.#subscriber.event(event);
-    }
+    if (isBusEvent(event)) this.#subscriber.event(event);
   }
+}
+
+/**
+ * An event as another node published it, checked field by field; anything
+ * else is dropped. Presence notices (`* NAME joined`) pass as they come.
+ */
+function isBusEvent(value: unknown): value is BusEvent {
+  const event = value as { type?: unknown; messages?: unknown; name?: unknown; event?: unknown };
+  if (typeof event !== "object" || event === null) return false;
+  if (event.type === "messages") {
+    return Array.isArray(event.messages) && event.messages.every(isStoredMessage);
+  }
+  return event.type === "presence" && typeof event.name === "string" &&
+    event.name.length <= 256 && (event.event === "joined" || event.event === "left");
 }
 
 /** An event in parts that each fit one NATS payload. */
