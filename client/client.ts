@@ -74,6 +74,8 @@ export class ChatClient {
   #entering: Session | null = null;
   #nextId = 1;
   #keepalive: ReturnType<typeof setInterval> | undefined;
+  /** Names of a `users` reply that comes in several frames, by request id. */
+  readonly #users = new Map<number, string[]>();
   /** Ids of key fetches in flight. */
   readonly #keyFetches = new Set<number>();
   /** Every output line passes through here, in order. */
@@ -357,6 +359,7 @@ export class ChatClient {
   #show(frame: ServerFrame, connection: ServerConnection): void {
     switch (frame.type) {
       case "hello":
+      case "history_start":
       case "history_end":
       case "keys":
       case "pong":
@@ -376,8 +379,12 @@ export class ChatClient {
         // A key fetch's caller reports its errors in its own words.
         if (frame.re !== undefined && this.#keyFetches.has(frame.re)) return;
         return this.#output.enqueue(() => [REPLIES[frame.code]]);
-      case "users":
-        return this.#output.enqueue(() => [frame.names.join(" ")]);
+      case "users": {
+        const names = [...(this.#users.get(frame.re) ?? []), ...frame.names];
+        if (frame.more) return void this.#users.set(frame.re, names);
+        this.#users.delete(frame.re);
+        return this.#output.enqueue(() => [names.join(" ")]);
+      }
       case "public":
       case "private": {
         const session = [this.#session, this.#entering].find((s) => s?.connection === connection);

@@ -5,7 +5,12 @@
  * server against our CA alone (not the system roots) and the host name.
  */
 
-import { decodeServerFrame, encodeFrameBytes, ProtocolError } from "../protocol/frames.ts";
+import {
+  decodeServerFrame,
+  encodeFrameBytes,
+  endsRequest,
+  ProtocolError,
+} from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { FrameTooLargeError, LineDecoder } from "../protocol/line_decoder.ts";
 import { PROTOCOL_VERSIONS } from "../protocol/limits.ts";
@@ -44,11 +49,6 @@ class MalformedFrame extends Error {}
 function connectError(error: unknown, host: string): ConnectError {
   const { reason, hint } = describeConnectError(error, host);
   return new ConnectError(reason, hint);
-}
-
-/** Frames that end a request: everything with `re` except the `ok` before a history. */
-function endsRequest(frame: ServerFrame): boolean {
-  return "re" in frame && frame.re !== undefined && frame.type !== "ok";
 }
 
 export class ServerConnection {

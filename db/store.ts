@@ -100,6 +100,18 @@ export interface Store {
     limit: number,
   ): Promise<StoredMessage[]>;
 
+  /**
+   * Where the most recent `last` messages of `user`'s history with
+   * `afterId < id <= upToId` begin: the id to page from (`afterId`), and how
+   * many messages of that range come before them (`earlier`).
+   */
+  historyWindow(
+    user: StoredUser,
+    afterId: number,
+    upToId: number,
+    last: number,
+  ): Promise<{ afterId: number; earlier: number }>;
+
   /** Every message with `id > afterId`, oldest first, at most `limit`: a node catching up. */
   messagesAfter(afterId: number, limit: number): Promise<StoredMessage[]>;
 

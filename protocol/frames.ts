@@ -9,7 +9,9 @@ import { fromBase64Url } from "./base64url.ts";
 import {
   ENCRYPTION_KEY_BYTES,
   MAX_CERTIFICATE_BYTES,
+  MAX_FRAME_BYTES,
   MAX_MESSAGE_CHARS,
+  MAX_NAMES_PER_FRAME,
   MAX_PAYLOAD_BYTES,
   MAX_SIGNATURE_CHARS,
   SIGNATURE_BYTES,
@@ -31,10 +33,22 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = typeof ERROR_CODES[number];
 
+/**
+ * Which history to send (protocol/README.md, "History"): the messages with
+ * `after < id < before` (either bound optional), or only the most recent
+ * `last` of them.
+ */
+export interface HistoryRange {
+  after?: number;
+  before?: number;
+  last?: number;
+}
+
 export type ClientFrame =
   | { type: "hello"; versions: number[] }
   | RegisterRequest
-  | { type: "login"; id: number; name: string }
+  | LoginRequest
+  | HistoryRequest
   | { type: "users"; id: number }
   | { type: "keys"; id: number; name: string }
   | { type: "ping"; id: number }
@@ -42,10 +56,27 @@ export type ClientFrame =
   | { type: "private"; id: number; to: string; payload: string }
   | { type: "exit" };
 
+export interface LoginRequest {
+  type: "login";
+  id: number;
+  name: string;
+  /** The history to send after `ok` (all of it when absent). */
+  after?: number;
+  last?: number;
+}
+
+/** More history, for a logged-in user: `history_start`, the messages, `history_end`. */
+export interface HistoryRequest extends HistoryRange {
+  type: "history";
+  id: number;
+}
+
 export interface RegisterRequest {
   type: "register";
   id: number;
   name: string;
+  after?: number;
+  last?: number;
   /** base64url DER SubjectPublicKeyInfo of the user's X25519 key (e2e/README.md). */
   encryption_key: string;
   /** base64url Ed25519 signature binding that key to the name (e2e/README.md). */
@@ -87,16 +118,35 @@ export interface PrivateMessage {
   payload: string;
 }
 
+/** Online names, sorted; a long list comes in several frames, all but the last with `more`. */
+export interface UsersReply {
+  type: "users";
+  re: number;
+  names: string[];
+  more?: true;
+}
+
 export type ServerFrame =
   | { type: "hello"; version: number }
   | { type: "ok"; re: number; status: "registered" | "authenticated" }
   | { type: "error"; re?: number; code: ErrorCode }
-  | { type: "users"; re: number; names: string[] }
+  | UsersReply
   | KeysReply
   | PublicMessage
   | PrivateMessage
+  | HistoryStart
   | { type: "history_end"; re: number }
   | { type: "pong"; re: number };
+
+/**
+ * Opens a history that was asked for with `last` or by a `history` request:
+ * `earlier` messages of the asked range precede the ones that follow.
+ */
+export interface HistoryStart {
+  type: "history_start";
+  re: number;
+  earlier: number;
+}
 
 /** A frame that cannot be accepted; `code` is what the server answers. */
 export class ProtocolError extends Error {
@@ -124,6 +174,57 @@ export function encodeEcho(line: string, re: number): string {
   return `${line.slice(0, -2)},"re":${re}}\n`;
 }
 
+/** A server frame that would exceed MAX_FRAME_BYTES once encoded: it is never sent. */
+export class FrameTooLongError extends Error {
+  override name = "FrameTooLongError";
+}
+
+/**
+ * A server frame as one line, checked against MAX_FRAME_BYTES after encoding
+ * (throws FrameTooLongError): the client drops a connection that sends more.
+ */
+export function encodeServerFrame(frame: ServerFrame): string {
+  const line = encodeFrame(frame);
+  if (!fitsFrame(line)) throw new FrameTooLongError(`${frame.type} frame over the frame limit`);
+  return line;
+}
+
+/** Whether an encoded line (newline included) is at most MAX_FRAME_BYTES of UTF-8. */
+export function fitsFrame(line: string): boolean {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most lines need no counting.
+  return line.length * 3 <= MAX_FRAME_BYTES || utf8Length(line) <= MAX_FRAME_BYTES;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next < 0xe000) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Splits the online names into `users` frames that each fit. */
+export function usersReplies(re: number, names: readonly string[]): UsersReply[] {
+  const replies: UsersReply[] = [];
+  for (let start = 0; start === 0 || start < names.length; start += MAX_NAMES_PER_FRAME) {
+    const chunk = names.slice(start, start + MAX_NAMES_PER_FRAME);
+    const last = start + MAX_NAMES_PER_FRAME >= names.length;
+    replies.push(
+      last ? { type: "users", re, names: chunk } : { type: "users", re, names: chunk, more: true },
+    );
+  }
+  return replies;
+}
+
 export function encodeFrameBytes(frame: ClientFrame | ServerFrame): Uint8Array {
   return encoder.encode(encodeFrame(frame));
 }
@@ -147,8 +248,17 @@ export function decodeClientFrame(line: Uint8Array): ClientFrame {
         name: userName(object.name),
         encryption_key: binary(object.encryption_key, ENCRYPTION_KEY_BYTES),
         binding: binary(object.binding, SIGNATURE_BYTES),
+        ...historyRange(object, false),
       };
     case "login":
+      return {
+        type: "login",
+        id: requestId(object.id),
+        name: userName(object.name),
+        ...historyRange(object, false),
+      };
+    case "history":
+      return { type: "history", id: requestId(object.id), ...historyRange(object, true) };
     case "keys":
       return { type: object.type, id: requestId(object.id), name: userName(object.name) };
     case "users":
@@ -200,10 +310,18 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
     }
     case "users": {
       const names = object.names;
-      if (!Array.isArray(names) || names.length > 100_000) {
+      if (!Array.isArray(names) || names.length > MAX_NAMES_PER_FRAME) {
         throw new ProtocolError("malformed", "bad user list");
       }
-      return { type: "users", re: requestId(object.re), names: names.map(userName) };
+      if (object.more !== undefined && object.more !== true) {
+        throw new ProtocolError("malformed", "bad more flag");
+      }
+      const re = requestId(object.re);
+      return object.more ? { type: "users", re, names: names.map(userName), more: true } : {
+        type: "users",
+        re,
+        names: names.map(userName),
+      };
     }
     case "keys":
       return {
@@ -232,7 +350,13 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
         time: timestamp(object.time),
         from: userName(object.from),
         to: userName(object.to),
-        payload: payload(object.payload),
+        payload: relayedPayload(object.payload),
+      };
+    case "history_start":
+      return {
+        type: "history_start",
+        re: requestId(object.re),
+        earlier: messageCount(object.earlier),
       };
     case "history_end":
     case "pong":
@@ -266,6 +390,33 @@ const requestId = positiveInteger;
 
 function optionalRe(value: unknown): { re?: number } {
   return value === undefined ? {} : { re: requestId(value) };
+}
+
+function messageCount(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new ProtocolError("malformed", "bad count");
+  }
+  return (value as number) + 0;
+}
+
+/** The optional history bounds of a request; `before` only where `withBefore`. */
+function historyRange(object: Record<string, unknown>, withBefore: boolean): HistoryRange {
+  const range: HistoryRange = {};
+  if (object.after !== undefined) range.after = messageCount(object.after);
+  if (withBefore && object.before !== undefined) range.before = positiveInteger(object.before);
+  if (object.last !== undefined) range.last = positiveInteger(object.last);
+  return range;
+}
+
+/**
+ * Whether `frame` is the last of the reply to request `frame.re`: everything
+ * with `re` but the `ok` and `history_start` before a history and the
+ * `users` frames that say more follow.
+ */
+export function endsRequest(frame: ServerFrame): boolean {
+  if (!("re" in frame) || frame.re === undefined) return false;
+  if (frame.type === "ok" || frame.type === "history_start") return false;
+  return !(frame.type === "users" && frame.more === true);
 }
 
 function timestamp(value: unknown): number {
@@ -317,14 +468,35 @@ function binary(value: unknown, length?: number, maxBytes = Infinity): string {
   return value as string;
 }
 
+/**
+ * A payload as the server relays it: the frame limit bounds it, and the
+ * reader's envelope check judges it (a message stored under older rules must
+ * not cost its reader the connection).
+ */
+function relayedPayload(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ProtocolError("invalid_format", "bad payload");
+  }
+  return value;
+}
+
+/** Printable ASCII: what an envelope is made of (JSON of names, digits and base64url). */
+const PAYLOAD_SHAPE = /^[\x20-\x7e]+$/;
+const ESCAPED = /["\\]/g;
+
+/**
+ * A private payload: printable ASCII, so that its size in a frame is known
+ * without encoding it (only `"` and `\\` gain a backslash), and at most
+ * MAX_PAYLOAD_BYTES as encoded. Its size is checked before its shape, so a
+ * long one costs no scan.
+ */
 function payload(value: unknown): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new ProtocolError("invalid_format", "bad payload");
   }
-  // A JS string's UTF-8 length is at most 3 bytes per UTF-16 unit.
-  if (
-    value.length * 3 > MAX_PAYLOAD_BYTES && encoder.encode(value).byteLength > MAX_PAYLOAD_BYTES
-  ) {
+  if (value.length > MAX_PAYLOAD_BYTES) throw new ProtocolError("too_long", "payload too long");
+  if (!PAYLOAD_SHAPE.test(value)) throw new ProtocolError("invalid_format", "bad payload");
+  if (value.length + (value.match(ESCAPED)?.length ?? 0) > MAX_PAYLOAD_BYTES) {
     throw new ProtocolError("too_long", "payload too long");
   }
   return value;

@@ -4,7 +4,14 @@
  * server/delivery.ts calls `deliver` for each message the bus brings, in order.
  */
 
-import type { PrivateMessage, PublicMessage } from "../protocol/frames.ts";
+import {
+  encodeEcho,
+  encodeServerFrame,
+  fitsFrame,
+  FrameTooLongError,
+  type PrivateMessage,
+  type PublicMessage,
+} from "../protocol/frames.ts";
 import type { StoredMessage } from "../db/store.ts";
 
 /** What the hub needs of a logged-in connection. */
@@ -38,22 +45,32 @@ export class Hub {
    * Sends a committed message to everyone who should see it now: all members
    * for a public message, sender and recipient for a private one. The
    * sender's copy carries `re`, the id of its request, as the acknowledgement.
+   * Returns false, sending nothing, when the frame would not fit the frame
+   * limit (the limits on what is stored rule it out; this is the last guard).
    */
-  deliver(message: StoredMessage, sender: Member | null, re: number): void {
+  deliver(message: StoredMessage, sender: Member | null, re: number): boolean {
     const frame = messageFrame(message);
-    const line = JSON.stringify(frame) + "\n";
-    const echo = JSON.stringify({ ...frame, re }) + "\n";
+    let line: string;
+    try {
+      line = encodeServerFrame(frame);
+    } catch (error) {
+      if (error instanceof FrameTooLongError) return false;
+      throw error;
+    }
+    const echo = encodeEcho(line, re);
+    if (!fitsFrame(echo)) return false;
     if (message.to === null) {
       for (const member of this.#online.values()) {
         member.sendMessage(message.id, member === sender ? echo : line);
       }
-      return;
+      return true;
     }
     sender?.sendMessage(message.id, echo);
     const recipient = this.#online.get(message.to);
     if (recipient !== undefined && recipient !== sender) {
       recipient.sendMessage(message.id, line);
     }
+    return true;
   }
 }
 

@@ -254,6 +254,16 @@ export class SocketConnection implements Connection {
     }
   }
 
+  /** The session awaits `drained()` between pages of these, and before its next sendLine. */
+  sendPaced(line: string): void {
+    if (this.#closed) return;
+    this.#outgoing.push(line);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
   drained(): Promise<void> {
     this.#flush();
     if (this.#closed || !this.#socket.writableNeedDrain) return Promise.resolve();

@@ -12,16 +12,19 @@
  */
 
 import { CertificateError, type ClientIdentity } from "../pki/certificates.ts";
-import type { Roster, Store, StoredUser } from "../db/store.ts";
+import type { Roster, Store, StoredMessage, StoredUser } from "../db/store.ts";
 import { equalBytes } from "../pki/keys.ts";
 import {
   type ClientFrame,
   decodeClientFrame,
-  encodeFrame,
+  encodeServerFrame,
   type ErrorCode,
+  FrameTooLongError,
+  type HistoryRange,
   ProtocolError,
   type RegisterRequest,
   type ServerFrame,
+  usersReplies,
 } from "../protocol/frames.ts";
 import { fromBase64Url, toBase64Url } from "../protocol/base64url.ts";
 import { PROTOCOL_VERSION } from "../protocol/limits.ts";
@@ -33,8 +36,14 @@ import type { Delivery, Echo } from "./delivery.ts";
 import type { CertificateCache } from "./certificate_cache.ts";
 import type { ServerLimits } from "./limits.ts";
 
-/** History rows sent between two waits for the socket to drain. */
-export const HISTORY_PAGE_ROWS = 500;
+/** History rows read from the store at once. */
+export const HISTORY_PAGE_ROWS = 200;
+/**
+ * History bytes written between two waits for the socket to drain: what a
+ * login costs in memory, whatever the length of the history (a frame is at
+ * most 64 KiB, so a page is at most this plus one frame).
+ */
+export const HISTORY_PAGE_BYTES = 128 * 1024;
 
 /** The socket side of a session (server/listener.ts implements it). */
 export interface Connection {
@@ -48,7 +57,13 @@ export interface Connection {
   readonly ip: string;
   /** Called once the session is logged in (limits change: idle time, not time to log in). */
   loggedIn(): void;
+  /** Queues a line; a reader that lets too much pile up is dropped (slow-reader limit). */
   sendLine(line: string): void;
+  /**
+   * Queues a line the server chose to send (history): not counted against the
+   * slow-reader limit, because the sender paces it with `drained()`.
+   */
+  sendPaced(line: string): void;
   /** Resolves once queued output has gone to the socket. */
   drained(): Promise<void>;
   close(): void;
@@ -187,16 +202,18 @@ export class Session implements Member {
         return await this.#register(frame);
       case "login":
         if (member) return this.#error(frame.id, "not_available");
-        return await this.#login(frame.id, frame.name);
+        return await this.#login(frame.id, frame.name, frame);
+      case "history":
+        if (!member) return this.#error(frame.id, "not_available");
+        return await this.#streamHistory(frame.id, frame, true);
       case "ping":
         return this.#send({ type: "pong", re: frame.id });
       case "users":
         if (!member) return this.#error(frame.id, "not_available");
-        return this.#send({
-          type: "users",
-          re: frame.id,
-          names: await this.context.roster.names(),
-        });
+        for (const reply of usersReplies(frame.id, await this.context.roster.names())) {
+          this.#send(reply);
+        }
+        return;
       case "keys": {
         if (!member) return this.#error(frame.id, "not_available");
         const user = await this.context.store.findUser(frame.name);
@@ -256,10 +273,10 @@ export class Session implements Member {
     }, this.context.clock());
     if (user === null) return this.#error(re, "user_exists");
     this.context.log.event(`registered ${quote(name)} from ${this.connection.address}`);
-    await this.#enter(re, user, "registered");
+    await this.#enter(re, user, "registered", frame);
   }
 
-  async #login(re: number, name: string): Promise<void> {
+  async #login(re: number, name: string, range: HistoryRange): Promise<void> {
     if (!this.#allowAttempt(re, "login", name)) return;
     const identity = await this.#verifiedIdentity();
     const user = await this.context.store.findUser(name);
@@ -276,14 +293,19 @@ export class Session implements Member {
       );
       return this.#error(re, "invalid_credentials");
     }
-    await this.#enter(re, user, "authenticated");
+    await this.#enter(re, user, "authenticated", range);
   }
 
   /**
-   * Claims the user's one session (cluster-wide), joins the hub, then replays
+   * Claims the user's one session (cluster-wide), joins the hub, then streams
    * history up to that instant, then goes live.
    */
-  async #enter(re: number, user: StoredUser, status: "registered" | "authenticated") {
+  async #enter(
+    re: number,
+    user: StoredUser,
+    status: "registered" | "authenticated",
+    range: HistoryRange,
+  ) {
     if (!await this.context.roster.claim(user.name)) {
       this.context.log.event(
         `refused login of ${quote(user.name)} from ${this.connection.address}: already logged in`,
@@ -298,33 +320,77 @@ export class Session implements Member {
       return this.#error(re, "already_logged_in");
     }
     this.#state = "busy";
-    this.#held = [];
     this.connection.loggedIn();
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
     this.#send({ type: "ok", re, status });
+    await this.#streamHistory(
+      re,
+      { after: range.after, last: range.last },
+      range.last !== undefined,
+    );
+    if (this.#state === "busy") this.#state = "member";
+  }
+
+  /**
+   * Streams the user's history in `range`, up to the newest message stored
+   * now, then `history_end`; live messages wait behind it. A page is written,
+   * the next one read only once the socket has drained: a login costs a page
+   * of memory, not its history, and history is never counted as a slow
+   * reader's backlog (only live traffic is).
+   */
+  async #streamHistory(re: number, range: HistoryRange, announce: boolean): Promise<void> {
+    const user = this.#user!;
     const { store } = this.context;
+    this.#held = [];
     // Everything committed now is history; what the hub brings meanwhile is
     // held back, and sent after it unless the history had it (another node's
     // message can be committed before this node has delivered it).
-    const upToId = await store.lastMessageId();
+    const upToId = Math.min(await store.lastMessageId(), (range.before ?? Infinity) - 1);
     if ((this.#state as State) === "closed") return;
-    let afterId = 0;
+    let afterId = range.after ?? 0;
+    let earlier = 0;
+    if (range.last !== undefined) {
+      ({ afterId, earlier } = await store.historyWindow(user, afterId, upToId, range.last));
+    }
+    if (announce) this.#send({ type: "history_start", re, earlier });
+    let pageBytes = 0;
     for (;;) {
       const page = await store.historyPage(user, afterId, upToId, HISTORY_PAGE_ROWS);
       if ((this.#state as State) === "closed") return;
-      for (const message of page) this.connection.sendLine(encodeFrame(messageFrame(message)));
+      for (const message of page) {
+        const line = this.#encodeStored(message);
+        if (line === null) continue;
+        this.connection.sendPaced(line);
+        pageBytes += line.length;
+        if (pageBytes >= HISTORY_PAGE_BYTES) {
+          pageBytes = 0;
+          await this.connection.drained();
+          if ((this.#state as State) === "closed") return;
+        }
+      }
       if (page.length < HISTORY_PAGE_ROWS) break;
       afterId = page[page.length - 1].id;
-      await this.connection.drained();
-      if ((this.#state as State) === "closed") return;
     }
+    // Live lines that follow are counted against the slow-reader limit alone.
+    await this.connection.drained();
+    if ((this.#state as State) === "closed") return;
     this.#send({ type: "history_end", re });
     const held = this.#held ?? [];
     this.#held = null;
     this.#heldBytes = 0;
-    this.#historyUpTo = upToId;
+    this.#historyUpTo = Math.max(this.#historyUpTo, upToId);
     for (const [id, line] of held) if (id > upToId) this.connection.sendLine(line);
-    if (this.#state === "busy") this.#state = "member";
+  }
+
+  /** A stored message's frame, or null (logged) if it does not fit a frame. */
+  #encodeStored(message: StoredMessage): string | null {
+    try {
+      return encodeServerFrame(messageFrame(message));
+    } catch (error) {
+      if (!(error instanceof FrameTooLongError)) throw error;
+      this.context.log.event(`history message ${message.id} not sent: over the frame limit`);
+      return null;
+    }
   }
 
   /** Commits (with others, server/committer.ts), then delivers: the echo is the acknowledgement. */
@@ -380,8 +446,18 @@ export class Session implements Member {
     this.#send(re === undefined ? { type: "error", code } : { type: "error", re, code });
   }
 
+  /** Sends a frame, never one over the frame limit (the reader would have to drop us). */
   #send(frame: ServerFrame): void {
-    this.connection.sendLine(encodeFrame(frame));
+    let line: string;
+    try {
+      line = encodeServerFrame(frame);
+    } catch (error) {
+      if (!(error instanceof FrameTooLongError)) throw error;
+      this.context.log.event(`not sent to ${this.connection.address}: ${error.message}`);
+      if ("re" in frame && frame.re !== undefined) this.#error(frame.re, "too_long");
+      return;
+    }
+    this.connection.sendLine(line);
   }
 
   #refuse(reason: string): void {

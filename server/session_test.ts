@@ -45,6 +45,9 @@ class FakeConnection implements Connection {
   sendLine(line: string): void {
     this.sent.push(decodeServerFrame(new TextEncoder().encode(line.trimEnd())));
   }
+  sendPaced(line: string): void {
+    this.sendLine(line);
+  }
   drained(): Promise<void> {
     return Promise.resolve();
   }

@@ -6,7 +6,7 @@
  * Every read has a deadline.
  */
 
-import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
+import { decodeServerFrame, encodeFrame, endsRequest } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { LineDecoder } from "../protocol/line_decoder.ts";
 import { WAIT_MS, withDeadline } from "./deadline.ts";
@@ -130,7 +130,7 @@ export class RawClient {
       const reply = await this.next();
       if (reply === null) return frames;
       frames.push(reply);
-      if ("re" in reply && reply.re === frame.id && reply.type !== "ok") return frames;
+      if (endsRequest(reply) && "re" in reply && reply.re === frame.id) return frames;
     }
   }
 

@@ -46,6 +46,8 @@ export class SqliteStore implements Store {
   readonly #historyPage: StatementSync;
   readonly #messagesAfter: StatementSync;
   readonly #lastMessageId: StatementSync;
+  readonly #nthNewest: StatementSync;
+  readonly #countHistory: StatementSync;
   /**
    * Users by exact name. A user row never changes once written, so this
    * read-through cache cannot go stale; it spares a query per private message.
@@ -75,6 +77,15 @@ export class SqliteStore implements Store {
     );
     this.#messagesAfter = db.prepare(`${MESSAGE_COLUMNS} WHERE m.id > ? ORDER BY m.id LIMIT ?`);
     this.#lastMessageId = db.prepare("SELECT coalesce(max(id), 0) AS id FROM messages");
+    this.#nthNewest = db.prepare(
+      `SELECT id FROM messages
+       WHERE id > ? AND id <= ? AND (recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)
+       ORDER BY id DESC LIMIT 1 OFFSET ?`,
+    );
+    this.#countHistory = db.prepare(
+      `SELECT count(*) AS n FROM messages
+       WHERE id > ? AND id < ? AND (recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)`,
+    );
   }
 
   /** Opens (creating and migrating) the database file at `path`; ":memory:" for tests. */
@@ -171,6 +182,20 @@ export class SqliteStore implements Store {
     return Promise.resolve(
       toMessages(this.#historyPage.all(afterId, upToId, user.id, user.id, limit)),
     );
+  }
+
+  historyWindow(
+    user: StoredUser,
+    afterId: number,
+    upToId: number,
+    last: number,
+  ): Promise<{ afterId: number; earlier: number }> {
+    const row = this.#nthNewest.get(afterId, upToId, user.id, user.id, last - 1) as
+      | { id: number }
+      | undefined;
+    if (row === undefined) return Promise.resolve({ afterId, earlier: 0 });
+    const { n } = this.#countHistory.get(afterId, row.id, user.id, user.id) as { n: number };
+    return Promise.resolve({ afterId: row.id - 1, earlier: n });
   }
 
   messagesAfter(afterId: number, limit: number): Promise<StoredMessage[]> {
