@@ -26,6 +26,8 @@
  *   logins   500 mutual-TLS logins, 50 at a time
  *   idle     2,000 logged-in idle connections: server memory per connection
  *   history  login with 10,000 and 100,000 messages of history (chat only)
+ *   history-memory  10 users log in at once with 100,000 messages of history
+ *            each, reading it and not: server RSS per login (chat only)
  */
 
 import { parseArgs } from "node:util";
@@ -33,11 +35,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeDataDir } from "../testing/chat.ts";
 import { measureHistory } from "./history.ts";
+import { measureHistoryMemory } from "./history_memory.ts";
 import type { LoadRequest, Row } from "./load.ts";
 import { ensureInspircd } from "./peer.ts";
 import { machineBusyCores } from "./proc.ts";
 import { chart, type RunNote, summarize, table } from "./report.ts";
-import { startServer } from "./servers.ts";
+import { CHAT_FLAGS, startServer } from "./servers.ts";
 import type { SystemName } from "./systems.ts";
 import {
   CLUSTER_SCENARIOS,
@@ -74,6 +77,7 @@ const SIZES = quick
     concurrency: 20,
     idle: 300,
     history: [2_000],
+    historyMemory: [10, 10_000],
   }
   : {
     receivers: 200,
@@ -85,6 +89,7 @@ const SIZES = quick
     concurrency: 50,
     idle: 2000,
     history: [10_000, 100_000],
+    historyMemory: [10, 100_000],
   };
 
 /** A machine is quiet when all its processes keep less than this many cores busy. */
@@ -216,6 +221,26 @@ if (wanted("history")) {
     }
     console.error(`bench: history of ${count} done`);
   }
+}
+
+if (wanted("history-memory")) {
+  const [users, messages] = SIZES.historyMemory;
+  const m = await measureHistoryMemory(users, messages, CHAT_FLAGS);
+  const scenario = `${users} logins, ${messages.toLocaleString("en-US")} history each`;
+  const row = (metric: string, value: number, unit: string): Row => ({
+    scenario,
+    system: "chat",
+    metric,
+    value,
+    unit,
+  });
+  const perLogin = (kib: number) => (kib - m.idleKiB) / users / 1024;
+  rows.push(
+    row("server RSS per login, reading", perLogin(m.readingKiB), "MiB"),
+    row("server RSS per login, not reading", perLogin(m.stalledKiB), "MiB"),
+    row("time for all to read their history", m.readMs, "ms"),
+  );
+  console.error(`bench: history memory done`);
 }
 
 const summary = summarize(rows);

@@ -17,7 +17,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const FLOOR = fileURLToPath(new URL("./floor.ts", import.meta.url));
 
 /** chat's limits, lifted as the peer's throttles are (bench/inspircd/inspircd.conf). */
-const CHAT_FLAGS = [
+export const CHAT_FLAGS = [
   "--rate",
   "1000000",
   "--burst",

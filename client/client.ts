@@ -8,7 +8,7 @@
  */
 
 import { bindEncryptionKey, fingerprint } from "../e2e/keys.ts";
-import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
+import { sealPrivateMessage, signPublicMessage, VerificationError } from "../e2e/envelope.ts";
 import type { Certificate } from "../pki/certificates.ts";
 import { x509 } from "../pki/x509.ts";
 import { toBase64Url } from "../protocol/base64url.ts";
@@ -109,7 +109,14 @@ export class ChatClient {
       await this.#output.reply(command.reply);
       return true;
     }
-    return await this.#run(command);
+    try {
+      return await this.#run(command);
+    } catch (error) {
+      // One failing command (a peer's unusable key, a full disk) never ends the client.
+      const what = error instanceof VerificationError ? "warning" : "error";
+      await this.#output.reply(`${what}: ${describeFailure(command.kind, error)}`);
+      return this.#lost === null;
+    }
   }
 
   /** End of input or /exit: wait (bounded) for replies, log out, close. */
@@ -393,4 +400,11 @@ export class ChatClient {
       }
     }
   }
+}
+
+/** A failed command in one line: what was tried, and why, without a stack. */
+function describeFailure(kind: Command["kind"], error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  const what = kind === "private" || kind === "public" ? "message not sent" : `/${kind} failed`;
+  return `${what}: ${reason.split("\n")[0]}`;
 }

@@ -77,8 +77,9 @@ export class Inbox {
         );
       }
     } catch (error) {
-      if (!(error instanceof VerificationError)) throw error;
-      return [`warning: ${what} failed verification (${error.message}); not shown`];
+      // Whatever a peer's data makes the crypto library do, it is a warning, never an exit.
+      const reason = error instanceof VerificationError ? error.message : "could not be checked";
+      return [`warning: ${what} failed verification (${reason}); not shown`];
     }
     if (!options.signatureAlreadyVerified) await this.#cache.add(digest);
     const shownAs = this.#seen.get(verified.mid);

@@ -14,6 +14,7 @@ import {
 import { fromBase64Url } from "../protocol/base64url.ts";
 import type { KeysReply } from "../protocol/frames.ts";
 import { fingerprint, OwnKeys, Peer, verifyEncryptionKeyBinding } from "../e2e/keys.ts";
+import { x25519KeyProblem } from "../pki/points.ts";
 import { x509 } from "../pki/x509.ts";
 import type { PinStore } from "./pins.ts";
 
@@ -111,6 +112,8 @@ async function checkKeys(reply: KeysReply, name: string, ca: Certificate) {
     identity: identity.publicKey,
     encryption: fromBase64Url(reply.encryption_key)!,
   };
+  const weak = x25519KeyProblem(keys.encryption);
+  if (weak !== null) return `the encryption key is unusable: ${weak}`;
   if (!verifyEncryptionKeyBinding(keys, fromBase64Url(reply.binding)!)) {
     return "the encryption key is not signed by the certificate's key";
   }

@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import nodeCrypto, { type KeyObject } from "node:crypto";
 import { labelled, toBase64Url } from "./encoding.ts";
+import { VerificationError } from "./envelope.ts";
 
 /** The public half of a user's keys, as their certificate binds them. */
 export interface PublicKeys {
@@ -67,10 +68,16 @@ export class OwnKeys extends Peer {
     const cacheKey = `${peer.name}\0${toBase64Url(peer.keys.encryption)}`;
     let key = this.#pairKeys.get(cacheKey);
     if (key === undefined) {
-      const secret = nodeCrypto.diffieHellman({
-        privateKey: this.#encryption,
-        publicKey: peer.agreementKey,
-      });
+      let secret: Buffer;
+      try {
+        secret = nodeCrypto.diffieHellman({
+          privateKey: this.#encryption,
+          publicKey: peer.agreementKey,
+        });
+      } catch {
+        // An all-zero secret (a small-order key that got past the checks) or a broken key.
+        throw new VerificationError("the peer's encryption key is unusable");
+      }
       const parties = [
         [this.name, toBase64Url(this.keys.encryption)],
         [peer.name, toBase64Url(peer.keys.encryption)],

@@ -7,6 +7,7 @@
  * No sockets, no files: values in, values out.
  */
 
+import { ed25519KeyProblem } from "./points.ts";
 import { isIP } from "node:net";
 import { MAX_CERTIFICATE_BYTES } from "../protocol/limits.ts";
 import { isValidName } from "../protocol/names.ts";
@@ -142,6 +143,9 @@ export async function signRequest(
   if (publicKey.algorithm.name !== KEY_ALGORITHM.name) {
     throw new CertificateError("certificate request key is not Ed25519");
   }
+  // A small-order key "signs" its own request for anyone: never certify one.
+  const keyProblem = ed25519KeyProblem(new Uint8Array(request.publicKey.rawData));
+  if (keyProblem !== null) throw new CertificateError(`certificate request key: ${keyProblem}`);
   return await issueLeaf(ca, publicKey, `CN=${name}`, now, [
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
   ]);
@@ -228,7 +232,10 @@ export async function verifyClientCertificate(
   if (name === null || !isValidName(name)) {
     throw new CertificateError("certificate does not name a valid user");
   }
-  return { name, publicKey: new Uint8Array(certificate.publicKey.rawData) };
+  const publicKey = new Uint8Array(certificate.publicKey.rawData);
+  const keyProblem = ed25519KeyProblem(publicKey);
+  if (keyProblem !== null) throw new CertificateError(`certificate key: ${keyProblem}`);
+  return { name, publicKey };
 }
 
 /** The single CN of a name, or null when there is none or more than one. */

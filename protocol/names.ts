@@ -11,3 +11,14 @@ const NAME_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}}$`);
 export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name);
 }
+
+/**
+ * The name's skeleton: what it looks like, folded so that names a reader
+ * could take for one another fold alike (after Unicode TR39's skeletons, for
+ * our alphabet): letter case, `i`/`l`/`1` (`I` is `i` in another case and
+ * looks like `l`), `o`/`0`. Two users never share a skeleton, so `aIice`
+ * cannot register beside `alice`.
+ */
+export function nameSkeleton(name: string): string {
+  return name.toLowerCase().replace(/[i1]/g, "l").replace(/0/g, "o");
+}

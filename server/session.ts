@@ -14,6 +14,7 @@
 import { CertificateError, type ClientIdentity } from "../pki/certificates.ts";
 import type { Roster, Store, StoredMessage, StoredUser } from "../db/store.ts";
 import { equalBytes } from "../pki/keys.ts";
+import { x25519KeyProblem } from "../pki/points.ts";
 import {
   type ClientFrame,
   decodeClientFrame,
@@ -262,6 +263,15 @@ export class Session implements Member {
         `refused registration of ${quote(name)} from ${this.connection.address}: ${reason}`,
       );
       return this.#error(re, "invalid_credentials");
+    }
+    // A key no peer could use (small order, non-canonical) is refused here,
+    // where it enters; peers check it again, and check its binding.
+    const weak = x25519KeyProblem(fromBase64Url(frame.encryption_key)!);
+    if (weak !== null) {
+      this.context.log.event(
+        `refused registration of ${quote(name)} from ${this.connection.address}: ${weak}`,
+      );
+      return this.#error(re, "invalid_format");
     }
     // The encryption key and its binding are the user's to vouch for: peers
     // verify them (e2e/README.md); the server keeps them as given.
