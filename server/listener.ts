@@ -67,14 +67,18 @@ export function createListener(
     rejectUnauthorized: false,
     minVersion: "TLSv1.3",
     handshakeTimeout: limits.handshakeTimeoutMs,
-    // We end our side ourselves, once the replies to what was read are sent.
-    allowHalfOpen: true,
+    // Not before the handshake: in Deno 2.9.6 a half-open raw socket reports
+    // nothing until the handshake times out, so a peer that connects and
+    // leaves would hold its per-address slot for that long (issue 8).
+    allowHalfOpen: false,
   }, (socket) => {
     const record = admitted.get(formatAddress(socket.remoteAddress, socket.remotePort));
     if (record === undefined) {
       socket.destroy();
       return;
     }
+    // After it: we end our side ourselves, once the replies to what was read are sent.
+    socket.allowHalfOpen = true;
     events.connection(new SocketConnection(socket, record, limits, admission, events.log));
   });
   server.on("connection", (raw: net.Socket) => {

@@ -243,36 +243,37 @@ export class Session implements Member {
     }
   }
 
-  /** Counts a login or registration attempt against the address's budget. */
-  #allowAttempt(re: number, what: string, name: string): boolean {
-    if (this.context.admission.attempt(this.connection.ip)) return true;
+  /**
+   * Refuses a login or registration. A failure counts against the budgets of
+   * the address and of the name (server/admission.ts); past either, the
+   * reply is `rate_limited`. Successes never consult them.
+   */
+  #refuseAttempt(
+    re: number,
+    what: "login" | "registration",
+    name: string,
+    reason: string,
+    code: ErrorCode,
+  ): void {
+    const allowed = this.context.admission.failedAttempt(this.connection.ip, name);
     this.context.log.event(
-      `refused ${what} of ${quote(name)} from ${this.connection.address}: too many attempts`,
+      `refused ${what} of ${quote(name)} from ${this.connection.address}: ${reason}` +
+        (allowed ? "" : "; too many attempts"),
     );
-    this.#error(re, "rate_limited");
-    return false;
+    this.#error(re, allowed ? code : "rate_limited");
   }
 
   async #register(frame: RegisterRequest): Promise<void> {
     const { id: re, name } = frame;
-    if (!this.#allowAttempt(re, "registration", name)) return;
     const identity = await this.#verifiedIdentity();
     if (typeof identity === "string" || identity.name !== name) {
       const reason = typeof identity === "string" ? identity : "certificate names another user";
-      this.context.log.event(
-        `refused registration of ${quote(name)} from ${this.connection.address}: ${reason}`,
-      );
-      return this.#error(re, "invalid_credentials");
+      return this.#refuseAttempt(re, "registration", name, reason, "invalid_credentials");
     }
     // A key no peer could use (small order, non-canonical) is refused here,
     // where it enters; peers check it again, and check its binding.
     const weak = x25519KeyProblem(fromBase64Url(frame.encryption_key)!);
-    if (weak !== null) {
-      this.context.log.event(
-        `refused registration of ${quote(name)} from ${this.connection.address}: ${weak}`,
-      );
-      return this.#error(re, "invalid_format");
-    }
+    if (weak !== null) return this.#refuseAttempt(re, "registration", name, weak, "invalid_format");
     // The encryption key and its binding are the user's to vouch for: peers
     // verify them (e2e/README.md); the server keeps them as given.
     const user = await this.context.store.createUser(name, {
@@ -281,13 +282,14 @@ export class Session implements Member {
       encryptionKey: fromBase64Url(frame.encryption_key)!,
       keyBinding: fromBase64Url(frame.binding)!,
     }, this.context.clock());
-    if (user === null) return this.#error(re, "user_exists");
+    if (user === null) {
+      return this.#refuseAttempt(re, "registration", name, "name taken", "user_exists");
+    }
     this.context.log.event(`registered ${quote(name)} from ${this.connection.address}`);
     await this.#enter(re, user, "registered", frame);
   }
 
   async #login(re: number, name: string, range: HistoryRange): Promise<void> {
-    if (!this.#allowAttempt(re, "login", name)) return;
     const identity = await this.#verifiedIdentity();
     const user = await this.context.store.findUser(name);
     let reason: string | null = null;
@@ -298,10 +300,7 @@ export class Session implements Member {
       reason = "certificate key is not the registered key";
     }
     if (reason !== null || user === null) {
-      this.context.log.event(
-        `refused login of ${quote(name)} from ${this.connection.address}: ${reason}`,
-      );
-      return this.#error(re, "invalid_credentials");
+      return this.#refuseAttempt(re, "login", name, reason ?? "", "invalid_credentials");
     }
     await this.#enter(re, user, "authenticated", range);
   }
