@@ -7,6 +7,7 @@
  * goes through one display queue, where messages wait for their checks.
  */
 
+import { CliError } from "../cli/errors.ts";
 import { bindEncryptionKey, fingerprint } from "../e2e/keys.ts";
 import { sealPrivateMessage, signPublicMessage, VerificationError } from "../e2e/envelope.ts";
 import type { Certificate } from "../pki/certificates.ts";
@@ -112,7 +113,9 @@ export class ChatClient {
     try {
       return await this.#run(command);
     } catch (error) {
-      // One failing command (a peer's unusable key, a full disk) never ends the client.
+      // A refusal of the local files (a planted symbolic link) stops the client on purpose;
+      // anything else that fails in one command (a peer's unusable key) never ends it.
+      if (error instanceof CliError) throw error;
       const what = error instanceof VerificationError ? "warning" : "error";
       await this.#output.reply(`${what}: ${describeFailure(command.kind, error)}`);
       return this.#lost === null;

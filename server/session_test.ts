@@ -1,3 +1,5 @@
+import nodeCrypto from "node:crypto";
+import { toBase64Url } from "../protocol/base64url.ts";
 import assert from "node:assert/strict";
 import { SqliteStore } from "../db/sqlite/store.ts";
 import {
@@ -22,12 +24,19 @@ import { type Connection, HISTORY_PAGE_ROWS, type ServerContext, Session } from 
 import { generator, inputs, mutateBytes, mutateFields, SEED } from "../testing/fuzz.ts";
 
 /** A register request; the server stores the encryption key and binding as given. */
+/** A real X25519 key: the server refuses one no peer could use. */
+const ENCRYPTION_KEY = toBase64Url(
+  new Uint8Array(
+    nodeCrypto.generateKeyPairSync("x25519").publicKey.export({ format: "der", type: "spki" }),
+  ),
+);
+
 function register(id: number, name: string): ClientFrame {
   return {
     type: "register",
     id,
     name,
-    encryption_key: "A".repeat(59),
+    encryption_key: ENCRYPTION_KEY,
     binding: "B".repeat(85) + "A",
   };
 }
