@@ -10,7 +10,8 @@
  */
 
 import { join } from "node:path";
-import { ChatStore } from "../db/store.ts";
+import { SqliteStore } from "../db/sqlite/store.ts";
+import type { NewMessage } from "../db/store.ts";
 import { loadAuthority } from "../pki/authority.ts";
 import { createRequest, signRequest } from "../pki/certificates.ts";
 import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
@@ -29,14 +30,14 @@ interface Identity {
 async function prepare(users: number, messages: number): Promise<[string, Identity[]]> {
   const dir = await makeDataDir();
   const ca = await loadAuthority(dataPaths(dir));
-  const store = ChatStore.open(join(dir, "chat.db"));
+  const store = SqliteStore.open(join(dir, "chat.db"));
   const identities: Identity[] = [];
   try {
     for (let i = 0; i < users; i++) {
       const name = `reader${i}`;
       const keys = await generateKeyPair();
       const certificate = await signRequest(ca, await createRequest(name, keys));
-      store.createUser(name, {
+      await store.createUser(name, {
         publicKey: new Uint8Array(certificate.publicKey.rawData),
         certificate: new Uint8Array(certificate.rawData),
         encryptionKey: new Uint8Array(44),
@@ -48,17 +49,17 @@ async function prepare(users: number, messages: number): Promise<[string, Identi
         key: await exportPrivateKeyPem(keys.privateKey),
       });
     }
-    const sender = store.findUser("reader0")!;
+    const sender = store.findUserNow("reader0")!;
     const signature = JSON.stringify({ v: 1, mid: "A".repeat(22), time: 0, sig: "B".repeat(86) });
-    const batch = [];
+    const batch: NewMessage[] = [];
     const now = Date.now();
     for (let i = 0; i < messages; i++) {
       const body = `history message ${i}: ${"lorem ipsum ".repeat(6)}`;
       batch.push({ sender, recipient: null, body, signature, time: now - messages + i });
-      if (batch.length === 10_000 || i === messages - 1) store.appendMessages(batch.splice(0));
+      if (batch.length === 10_000 || i === messages - 1) store.appendMessagesNow(batch.splice(0));
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return [dir, identities];
 }
