@@ -72,7 +72,10 @@ export interface Roster {
 }
 
 export interface Store {
-  /** Adds a user; null when the name (in any case) is taken. */
+  /**
+   * Adds a user; null when the name is taken, or one that looks like it
+   * (the same skeleton, protocol/names.ts: any case, i/l/1, o/0).
+   */
   createUser(name: string, user: NewUser, time: number): Promise<StoredUser | null>;
 
   /** The user registered under exactly this name, or null. */

@@ -80,6 +80,42 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.ok(found?.publicKey instanceof Uint8Array);
   });
 
+  test("createUser() refuses a name that looks like a taken one (case, i/l/1, o/0)", async (store) => {
+    assert.ok(await store.createUser("alice", contractUser(1), 0));
+    for (const lookalike of ["aIice", "a1ice", "ALICE", "alIce", "aLice"]) {
+      assert.equal(await store.createUser(lookalike, contractUser(2), 0), null, lookalike);
+    }
+    assert.ok(await store.createUser("b0b", contractUser(3), 0));
+    assert.equal(await store.createUser("BOB", contractUser(4), 0), null);
+    assert.ok(await store.createUser("alicia", contractUser(5), 0), "a different name");
+    assert.equal(await store.findUser("aIice"), null);
+    assert.equal((await store.findUser("alice"))?.name, "alice");
+  });
+
+  test("historyWindow() finds where the last N messages begin, and counts the earlier ones", async (store) => {
+    const sam = (await store.createUser("sam", contractUser(1), 0))!;
+    const erik = (await store.createUser("erik", contractUser(2), 0))!;
+    const eve = (await store.createUser("eve", contractUser(3), 0))!;
+    // ids 1..8: public, erik->sam, eve->erik (not sam's), public, sam->erik, public, eve->erik, public
+    await store.appendMessages([
+      message(erik, null, "1"),
+      message(erik, sam, "2"),
+      message(eve, erik, "3"),
+      message(eve, null, "4"),
+      message(sam, erik, "5"),
+      message(erik, null, "6"),
+      message(eve, erik, "7"),
+      message(sam, null, "8"),
+    ]);
+    // sam sees 1, 2, 4, 5, 6, 8.
+    assert.deepEqual(await store.historyWindow(sam, 0, 8, 3), { afterId: 4, earlier: 3 });
+    assert.deepEqual(await store.historyWindow(sam, 0, 8, 6), { afterId: 0, earlier: 0 });
+    assert.deepEqual(await store.historyWindow(sam, 0, 8, 100), { afterId: 0, earlier: 0 });
+    assert.deepEqual(await store.historyWindow(sam, 2, 7, 2), { afterId: 4, earlier: 1 });
+    const page = await store.historyPage(sam, 4, 8, 100);
+    assert.deepEqual(page.map((m) => m.body), ["5", "6", "8"]);
+  });
+
   test("appendMessages() gives consecutive ids in order, from 1", async (store) => {
     const sam = (await store.createUser("sam", contractUser(1), 0))!;
     const erik = (await store.createUser("erik", contractUser(2), 0))!;

@@ -39,4 +39,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE users ADD COLUMN key_binding BLOB;
   ALTER TABLE messages ADD COLUMN signature TEXT;
   `,
+  // 3: names unique by their skeleton (protocol/names.ts, nameSkeleton: the
+  // same folds, in the same order), so "aIice" cannot register beside
+  // "alice". Look-alikes registered before keep their names; the later of
+  // each group gets a skeleton of its own.
+  `
+  ALTER TABLE users ADD COLUMN skeleton TEXT;
+  UPDATE users SET skeleton = replace(replace(replace(lower(name), 'i', 'l'), '1', 'l'), '0', 'o');
+  UPDATE users SET skeleton = skeleton || '#' || id
+    WHERE id NOT IN (SELECT min(id) FROM users GROUP BY skeleton);
+  CREATE UNIQUE INDEX users_by_skeleton ON users (skeleton);
+  `,
 ];

@@ -4,7 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { contractUser, storeContract } from "../store_contract.ts";
 import { DatabaseError, openDatabase, schemaVersion } from "./database.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { SqliteStore } from "./store.ts";
+import { FIND_USER_SQL, SqliteStore } from "./store.ts";
+import { nameSkeleton } from "../../protocol/names.ts";
 
 async function tempPath(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "chat-db-test-" });
@@ -38,4 +39,50 @@ Deno.test("an SQL-looking name leaves the users table as it was", async () => {
   const db = new DatabaseSync(path);
   assert.equal((db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n, 1);
   db.close();
+});
+
+Deno.test("a user is found by one probe of the name index, never a scan", async () => {
+  const path = await tempPath();
+  await SqliteStore.open(path).close();
+  const db = new DatabaseSync(path);
+  try {
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${FIND_USER_SQL}`).all("nobody") as Array<
+      { detail: string }
+    >;
+    const details = plan.map((step) => step.detail).join("; ");
+    assert.match(details, /^SEARCH users USING INDEX \S+ \(name=\?\)$/, details);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("migration 3 folds names as nameSkeleton() does, and keeps earlier look-alikes", async () => {
+  const path = await tempPath();
+  const db = new DatabaseSync(path);
+  for (const migration of MIGRATIONS.slice(0, 2)) db.exec(migration);
+  db.exec("PRAGMA user_version = 2");
+  const names = ["alice", "aIice", "B0b", "Ol1iver", "zed_-9"];
+  for (const [i, name] of names.entries()) {
+    db.prepare("INSERT INTO users (name, public_key, certificate, created_at) VALUES (?, ?, ?, 0)")
+      .run(name, new Uint8Array([i]), new Uint8Array([i]));
+  }
+  db.close();
+  const store = SqliteStore.open(path);
+  try {
+    for (const name of names) assert.equal((await store.findUser(name))?.name, name);
+  } finally {
+    await store.close();
+  }
+  const migrated = new DatabaseSync(path);
+  try {
+    const rows = migrated.prepare("SELECT name, skeleton FROM users ORDER BY id").all() as Array<
+      { name: string; skeleton: string }
+    >;
+    assert.deepEqual(
+      rows.map((row) => row.skeleton),
+      names.map((name, i) => nameSkeleton(name) + (name === "aIice" ? `#${i + 1}` : "")),
+    );
+  } finally {
+    migrated.close();
+  }
 });
