@@ -8,8 +8,8 @@
  * a quiet machine first. The table shows medians with min-max over the
  * rounds; results go to stdout, bench/results/latest.json and chart.svg.
  *
- *   deno task bench [--quick] [--rounds N] [--only fanout,paced,pairs,logins,idle,history]
- *                   [--before DIR] [--no-cluster]
+ *   deno task bench [--quick] [--rounds N] [--before DIR] [--no-cluster]
+ *                   [--only fanout,paced,pairs,logins,idle,history,probes,history-memory]
  *
  * --before DIR adds "chat-before", the chat build in DIR (for instance from
  * `git archive COMMIT | tar -x -C DIR`), to measure a change before and after
@@ -26,6 +26,8 @@
  *   logins   500 mutual-TLS logins, 50 at a time
  *   idle     2,000 logged-in idle connections: server memory per connection
  *   history  login with 10,000 and 100,000 messages of history (chat only)
+ *   probes   echo latency while 4 accounts ask for unknown names, 20,000 users
+ *            (chat only)
  *   history-memory  10 users log in at once with 100,000 messages of history
  *            each, reading it and not: server RSS per login (chat only)
  */
@@ -36,6 +38,7 @@ import { fileURLToPath } from "node:url";
 import { makeDataDir } from "../testing/chat.ts";
 import { measureHistory } from "./history.ts";
 import { measureHistoryMemory } from "./history_memory.ts";
+import { measureProbes } from "./probes.ts";
 import type { LoadRequest, Row } from "./load.ts";
 import { ensureInspircd } from "./peer.ts";
 import { machineBusyCores } from "./proc.ts";
@@ -241,6 +244,25 @@ if (wanted("history-memory")) {
     row("time for all to read their history", m.readMs, "ms"),
   );
   console.error(`bench: history memory done`);
+}
+
+if (wanted("probes")) {
+  const m = await measureProbes(quick ? 5_000 : 20_000, 4, quick ? 4 : 10);
+  const scenario = `${m.probers} probing unknown names, ${m.users.toLocaleString("en-US")} users`;
+  const row = (metric: string, value: number, unit: string): Row => ({
+    scenario,
+    system: "chat",
+    metric,
+    value,
+    unit,
+  });
+  rows.push(
+    row("echo latency p50, probed", m.probed[0], "ms"),
+    row("echo latency p99, probed", m.probed[1], "ms"),
+    row("echo latency p50, quiet", m.quiet[0], "ms"),
+    row("unknown-name lookups answered", m.probesPerSecond, "/s"),
+  );
+  console.error(`bench: probes done`);
 }
 
 const summary = summarize(rows);
