@@ -34,6 +34,10 @@ export const CHAT_FLAGS = [
   "65536",
   "--idle-timeout",
   "3600",
+  "--messages-per-minute",
+  "100000000",
+  "--stored-per-day",
+  "1000000",
 ];
 
 export interface RunningServer {

@@ -19,6 +19,10 @@ export const REPLIES: Record<ErrorCode, string> = {
   malformed: "error: the server could not read a request",
   unsupported_version: "error: the server speaks another protocol version",
   rate_limited: "error: too many attempts from this address; try again in a minute",
+  message_rate_exceeded:
+    "error: message not stored: more messages a minute than the server allows; wait a little",
+  daily_quota_exceeded:
+    "error: message not stored: your storage on the server for today is used up",
 };
 
 export const REGISTRATION_SUCCEEDED = "Registration Succeeded";

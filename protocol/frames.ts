@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   "malformed",
   "unsupported_version",
   "rate_limited",
+  "message_rate_exceeded",
+  "daily_quota_exceeded",
 ] as const;
 export type ErrorCode = typeof ERROR_CODES[number];
 

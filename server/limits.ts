@@ -23,8 +23,12 @@ export interface ServerLimits {
   requestBurst: number;
   /** Bytes waiting to be sent to one reader; beyond it the reader is dropped. */
   maxQueuedBytes: number;
-  /** Login and registration attempts per minute from one IP address. */
+  /** Failed login and registration attempts per minute from one IP address, and for one name. */
   loginAttemptsPerMinute: number;
+  /** Messages one user may store per minute (sustained; as many at once). */
+  messagesPerMinute: number;
+  /** Bytes of messages (text or payload, and signature) one user may store per UTC day. */
+  bytesPerDay: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -44,6 +48,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
   // About 20,000 messages of 200 bytes: a reader this far behind is not reading.
   maxQueuedBytes: 4 * 1024 * 1024,
   loginAttemptsPerMinute: 30,
+  // Five a second, sustained, for a minute: far more than anyone types or pastes
+  // in a conversation; a script that floods gets a clear error instead.
+  messagesPerMinute: 300,
+  // About 100,000 messages of 300 bytes, or 1,300 of the largest; bounds what one
+  // account adds to everyone's history and to the disk in a day.
+  bytesPerDay: 32 * 1024 * 1024,
 };
 
 /** The command-line flag of each limit, its unit, and its help line. */
@@ -81,7 +91,17 @@ export const LIMIT_FLAGS: Record<string, { key: keyof ServerLimits; scale: numbe
     "login-attempts": {
       key: "loginAttemptsPerMinute",
       scale: 1,
-      help: "login and registration attempts per minute per address",
+      help: "failed logins/registrations a minute per address and per name",
+    },
+    "messages-per-minute": {
+      key: "messagesPerMinute",
+      scale: 1,
+      help: "messages one user may store a minute",
+    },
+    "stored-per-day": {
+      key: "bytesPerDay",
+      scale: 1024 * 1024,
+      help: "MiB of messages one user may store a UTC day",
     },
   };
 

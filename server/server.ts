@@ -12,6 +12,7 @@ import type { Bus } from "./bus/bus.ts";
 import { LocalBus } from "./bus/local.ts";
 import { NatsBus } from "./bus/nats.ts";
 import { Admission } from "./admission.ts";
+import { StorageQuotas } from "./quotas.ts";
 import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
 import { Delivery, type Echo } from "./delivery.ts";
@@ -141,6 +142,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     log,
     limits: config.limits,
     admission,
+    quotas: new StorageQuotas(config.limits),
     clock: () => (lastTime = Math.max(lastTime, Date.now())),
   };
   const open = new Set<SocketConnection>();

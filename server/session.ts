@@ -32,6 +32,7 @@ import { PROTOCOL_VERSION } from "../protocol/limits.ts";
 import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
 import type { Admission } from "./admission.ts";
+import type { StorageQuotas } from "./quotas.ts";
 import type { Committer } from "./committer.ts";
 import type { Delivery, Echo } from "./delivery.ts";
 import type { CertificateCache } from "./certificate_cache.ts";
@@ -83,6 +84,8 @@ export interface ServerContext {
   log: EventLog;
   limits: ServerLimits;
   admission: Admission;
+  /** What each user may store (messages a minute, bytes a day). */
+  quotas: StorageQuotas;
   /** Milliseconds since the epoch; messages get non-decreasing times. */
   clock: () => number;
 }
@@ -404,6 +407,18 @@ export class Session implements Member {
 
   /** Commits (with others, server/committer.ts), then delivers: the echo is the acknowledgement. */
   #post(re: number, recipient: StoredUser | null, body: string, signature: string | null): void {
+    const user = this.#user!;
+    const over = this.context.quotas.take(user.id, body.length + (signature?.length ?? 0));
+    if (over !== null) {
+      if (over.first) {
+        this.context.log.event(
+          `refused messages of ${quote(user.name)}: ${over.refusal.replaceAll("_", " ")}`,
+        );
+      }
+      // After the echoes of the messages before it, as every reply.
+      this.#posted = this.#posted.then(() => this.#error(re, over.refusal));
+      return;
+    }
     this.#posted = new Promise((resolve) => {
       this.context.committer.add({
         sender: this.#user!,

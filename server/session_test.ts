@@ -13,6 +13,7 @@ import { x509 } from "../pki/x509.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { Admission } from "./admission.ts";
+import { StorageQuotas } from "./quotas.ts";
 import { CertificateCache } from "./certificate_cache.ts";
 import { LocalBus } from "./bus/local.ts";
 import { Committer } from "./committer.ts";
@@ -90,6 +91,7 @@ async function setup(trusted?: x509.X509Certificate) {
     log: new EventLog((line) => logs.push(line)),
     limits: DEFAULT_LIMITS,
     admission: new Admission(DEFAULT_LIMITS),
+    quotas: new StorageQuotas(DEFAULT_LIMITS),
     clock: () => time++,
   };
   const certificateFor = async (name: string) => {

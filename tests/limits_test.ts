@@ -174,6 +174,8 @@ Deno.test("a reader that does not keep up is dropped, while a talker keeps getti
     "100000",
     "--burst",
     "100000",
+    "--messages-per-minute",
+    "100000",
   ]);
   try {
     await chatSession(dir, server.port, ["/register sleepy"]);
