@@ -28,14 +28,32 @@ export const REPLIES: Record<ErrorCode, string> = {
 export const REGISTRATION_SUCCEEDED = "Registration Succeeded";
 export const AUTHENTICATION_SUCCEEDED = "Authentication Succeeded";
 
-// C0 controls but tab (a message keeps its inner whitespace), DEL, C1
-// controls, bidi embeddings/overrides/isolates, line and paragraph separators.
-// deno-lint-ignore no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// C0 controls but tab, DEL, C1 controls, bidi embeddings/overrides/isolates,
+// line and paragraph separators, and the invisible ones: zero-width spaces
+// and joiners, word joiner and invisible operators, the byte order mark.
+const UNSAFE =
+  // deno-lint-ignore no-control-regex
+  /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
-/** Replaces each unsafe character with U+FFFD, so its presence stays visible. */
+/**
+ * Blanks that take a column or more: tab (up to 8), the Unicode spaces,
+ * Hangul fillers, the blank Braille pattern. Shown as spaces.
+ */
+const BLANKS = /[\t\u00a0\u115f\u1160\u1680\u2000-\u200a\u202f\u205f\u2800\u3000\u3164\uffa0]/g;
+
+/** Longest run of spaces shown as typed; a longer one is shown as one space. */
+export const MAX_SHOWN_SPACES = 3;
+const LONG_RUN = new RegExp(` {${MAX_SHOWN_SPACES + 1},}`, "g");
+
+/**
+ * Makes text from others safe to print: each unsafe character becomes U+FFFD
+ * (so its presence stays visible), every blank a space, and a run of more
+ * than MAX_SHOWN_SPACES spaces one space, so that no message can pad itself
+ * to the edge of the terminal and have its rest look like a line of its own
+ * (issue 8: spaces to column 80, then a fake line from bob).
+ */
 export function neutralise(text: string): string {
-  return text.replace(UNSAFE, "\ufffd");
+  return text.replace(UNSAFE, "\ufffd").replace(BLANKS, " ").replace(LONG_RUN, " ");
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

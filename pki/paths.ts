@@ -9,6 +9,8 @@ import { join } from "node:path";
 export const TTP_DIR = "ttpkeys";
 export const SERVER_DIR = "serverkeys";
 export const CLIENT_DIR = "clientkeys";
+/** The files SQLite keeps beside a database (write-ahead log, shared memory, rollback journal). */
+export const DATABASE_SIDE_FILES = ["-wal", "-shm", "-journal"] as const;
 
 export interface DataPaths {
   dir: string;

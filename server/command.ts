@@ -9,7 +9,7 @@ import { CliError, UsageError } from "../cli/errors.ts";
 import { isSymlink, readTextFile } from "../cli/files.ts";
 import { dropEnvironment, dropNetwork } from "../cli/permissions.ts";
 import { describeDatabase, isPostgresUrl } from "../db/open.ts";
-import { dataPaths } from "../pki/paths.ts";
+import { DATABASE_SIDE_FILES, dataPaths } from "../pki/paths.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
 import { formatAddress } from "./listener.ts";
@@ -96,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError(`invalid --bus ${describeDatabase(bus)}: expected nats://HOST:PORT`);
   }
   if (!cluster) {
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    for (const suffix of ["", ...DATABASE_SIDE_FILES]) {
       // SQLite would follow a link and write wherever it points.
       const path = paths.database + suffix;
       if (isSymlink(path)) {

@@ -6,7 +6,11 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { DATABASE_SIDE_FILES } from "../../pki/paths.ts";
 import { MIGRATIONS } from "./migrations.ts";
+
+/** Messages and keys are for the server's eyes: owner only (SQLite gives its side files the same). */
+const DATABASE_MODE = 0o600;
 
 /** How long a writer waits for a lock another process holds. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -16,6 +20,7 @@ export class DatabaseError extends Error {
 }
 
 export function openDatabase(path: string): DatabaseSync {
+  if (path !== ":memory:") restrictDatabaseFiles(path);
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -28,6 +33,26 @@ export function openDatabase(path: string): DatabaseSync {
     throw error;
   }
   return db;
+}
+
+/**
+ * Creates the database file owner-only before SQLite does (SQLite would use
+ * 0644 under the usual umask, and makes -wal and -shm with the database's
+ * mode), and takes group and other access from files an older version made.
+ */
+function restrictDatabaseFiles(path: string): void {
+  try {
+    Deno.writeFileSync(path, new Uint8Array(), { createNew: true, mode: DATABASE_MODE });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  for (const file of [path, ...DATABASE_SIDE_FILES.map((suffix) => path + suffix)]) {
+    try {
+      if ((Deno.statSync(file).mode ?? 0) & 0o077) Deno.chmodSync(file, DATABASE_MODE);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
 }
 
 export function schemaVersion(db: DatabaseSync): number {
