@@ -9,9 +9,7 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { createRequest, publicKeyOf, verifyClientCertificate } from "../pki/certificates.ts";
 import { equalBytes, exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
-import { TTP_DIR } from "../pki/paths.ts";
 import { x509 } from "../pki/x509.ts";
-import { join } from "node:path";
 import type { Credentials } from "./connection.ts";
 import { generateEncryptionKeyPair } from "../e2e/keys.ts";
 
@@ -22,30 +20,29 @@ export class RegistrationError extends Error {
   override name = "RegistrationError";
 }
 
-/** How the TTP process is started: this same program, `ca sign`, reading ttpkeys/ only. */
-export function ttpCommand(dataDir: string): { command: string; args: string[] } {
-  const signArgs = ["ca", "sign", "--dir", dataDir];
-  if (Deno.build.standalone) return { command: Deno.execPath(), args: signArgs };
-  return {
-    command: Deno.execPath(),
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      `--config=${fromFileUrl(new URL("../deno.json", import.meta.url))}`,
-      `--allow-read=${join(dataDir, TTP_DIR)}`,
-      fromFileUrl(new URL("../main.ts", import.meta.url)),
-      ...signArgs,
-    ],
-  };
+/**
+ * How the TTP process is started: in the data directory, `chat ca sign`
+ * reading ttpkeys/ only, with a fixed argument list. Under `deno run` that
+ * is pki/sign.sh, the one program the client task may run (deno.json): the
+ * client can never start deno itself, with flags of its choosing.
+ */
+export function ttpCommand(dataDir: string): { command: string; args: string[]; cwd: string } {
+  if (Deno.build.standalone) {
+    return { command: Deno.execPath(), args: ["ca", "sign"], cwd: dataDir };
+  }
+  return { command: SIGN_SCRIPT, args: [], cwd: dataDir };
 }
+
+/** pki/sign.sh, by absolute path (the permission names it relative to the project). */
+export const SIGN_SCRIPT = fromFileUrl(new URL("../pki/sign.sh", import.meta.url));
 
 /** A Signer that runs the TTP process. */
 export function processSigner(dataDir: string): Signer {
   return async (requestPem) => {
-    const { command, args } = ttpCommand(dataDir);
+    const { command, args, cwd } = ttpCommand(dataDir);
     const child = new Deno.Command(command, {
       args,
+      cwd,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -29,9 +29,13 @@ export function taskFlags(task: Task): string[] {
   const command: string = config.tasks[task].command;
   const match = /^deno run (.*) main\.ts \w+$/.exec(command);
   if (match === null) throw new Error(`task ${task} is not "deno run FLAGS main.ts ${task}"`);
-  return match[1]
-    .replace(`"$(deno eval 'console.log(Deno.execPath())')"`, Deno.execPath())
-    .split(" ");
+  // Paths in --allow-run are the project's (deno task runs in it); tests run elsewhere.
+  return match[1].split(" ").map((flag) =>
+    flag.startsWith("--allow-run=")
+      ? "--allow-run=" + flag.slice("--allow-run=".length).split(",")
+        .map((path) => path.includes("/") ? fromFileUrl(new URL(path, ROOT)) : path).join(",")
+      : flag
+  );
 }
 
 export function chatCommand(
