@@ -125,8 +125,8 @@ export const MUTANTS: Mutant[] = [
     name: "control-character neutralisation",
     edits: [{
       file: "client/render.ts",
-      from: 'return text.replace(UNSAFE, "\\ufffd");',
-      to: "return text;",
+      from: 'text.replace(UNSAFE, "\\ufffd")',
+      to: "text",
     }],
     specs: [{ file: "client/render_test.ts" }, {
       file: "tests/malicious_server_test.ts",
@@ -184,6 +184,38 @@ export const MUTANTS: Mutant[] = [
       to: "",
     }],
     specs: [{ file: "tests/limits_test.ts", filter: "closed by their timeouts" }],
+  },
+  {
+    name: "private payload counted as encoded (issue 8)",
+    edits: [{
+      file: "protocol/frames.ts",
+      from: "if (!PAYLOAD_SHAPE.test(value)) throw",
+      to: "if (false) throw",
+    }],
+    specs: [{ file: "protocol/frame_limits_test.ts" }],
+  },
+  {
+    name: "small-order and non-canonical keys refused (issue 8)",
+    edits: [{
+      file: "pki/points.ts",
+      from: "if (SMALL_ORDER_U.has(u)) return",
+      to: "if (false) return",
+    }],
+    specs: [{ file: "pki/points_test.ts" }, { file: "tests/hostile_keys_test.ts" }],
+  },
+  {
+    name: "names unique by skeleton (issue 8)",
+    edits: [{ file: "protocol/names.ts", from: '.replace(/[i1]/g, "l")', to: "" }],
+    specs: [{ file: "db/sqlite/store_test.ts" }, { file: "tests/names_test.ts" }],
+  },
+  {
+    name: "storage quotas (issue 8)",
+    edits: [{
+      file: "server/quotas.ts",
+      from: "if (quota.bytes + bytes > this.#limits.bytesPerDay) refusal",
+      to: "if (false) refusal",
+    }],
+    specs: [{ file: "tests/quotas_test.ts" }],
   },
   {
     name: "sandbox: the client task's read permission",
