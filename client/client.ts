@@ -28,7 +28,12 @@ import { VerifiedCache } from "./verified_cache.ts";
 import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
 import { Output } from "./output.ts";
 import { AUTHENTICATION_SUCCEEDED, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
-import { CredentialsError, type KeyStore } from "./store.ts";
+import {
+  CredentialsError,
+  type KeyStore,
+  type StagedKeys,
+  type StagedRegistration,
+} from "./store.ts";
 import type { Ui } from "./tui.ts";
 
 /** A logged-in client pings this often, well inside the server's idle timeout (15 min). */
@@ -230,23 +235,52 @@ export class ChatClient {
   }
 
   async #register(name: string, password: string | undefined): Promise<void> {
-    let credentials: Credentials;
+    const store = this.#options.store;
+    // Keys staged by a registration whose outcome this client never learnt
+    // (its `ok` was lost with the connection) are tried again, not replaced:
+    // the server may hold them already, and then completes the registration.
+    let pending: StagedKeys | null;
     try {
-      credentials = await obtainCredentials(name, this.#options.sign, this.#options.caCertificate);
+      pending = await store.staged(name, password);
     } catch (error) {
-      if (!(error instanceof RegistrationError)) throw error;
-      await this.#output.reply(`error: registration failed: ${error.message}`);
+      if (!(error instanceof CredentialsError)) throw error;
+      await this.#output.reply(REPLIES.invalid_credentials);
+      this.#output.print(
+        `hint: keys of an unfinished registration of ${name} are waiting; give the password used then`,
+      );
       return;
     }
-    const staged = await this.#options.store.stage(name, credentials, password);
+    let credentials: Credentials;
+    let staged: StagedRegistration;
+    if (pending !== null) {
+      ({ credentials, registration: staged } = pending);
+    } else {
+      try {
+        credentials = await obtainCredentials(
+          name,
+          this.#options.sign,
+          this.#options.caCertificate,
+        );
+      } catch (error) {
+        if (!(error instanceof RegistrationError)) throw error;
+        await this.#output.reply(`error: registration failed: ${error.message}`);
+        return;
+      }
+      staged = await store.stage(name, credentials, password);
+    }
     let committed = false;
     const accepted = async () => {
       await staged.commit();
       committed = true;
     };
-    await this.#enter("register", name, credentials, accepted);
-    if (!committed) await staged.abandon();
-    else await this.#options.store.removeStaged(name);
+    const outcome = await this.#enter("register", name, credentials, accepted);
+    if (committed) return await store.removeStaged(name);
+    if (outcome === "refused") return await staged.abandon();
+    // The server may have stored it: keep the keys until we know.
+    this.#output.print(
+      `hint: the server may have registered ${name}; /register ${name} again finishes it ` +
+        "with the same keys",
+    );
   }
 
   async #login(name: string, password: string | undefined): Promise<void> {
@@ -263,19 +297,23 @@ export class ChatClient {
     // finish (it was killed) become the user's keys once they log in.
     const staged = credentials.staged;
     const adopt = staged === undefined ? undefined : () => store.adopt(name, staged);
-    if (await this.#enter("login", name, credentials, adopt)) await store.removeStaged(name);
+    if (await this.#enter("login", name, credentials, adopt) === "entered") {
+      await store.removeStaged(name);
+    }
   }
 
   /**
    * Opens a connection with the user's certificate and registers or logs in
-   * on it; on success it replaces the anonymous connection.
+   * on it; on success it replaces the anonymous connection. "refused": the
+   * server said no (or never saw the request); "lost": the connection ended
+   * before the answer, so the request may or may not have been done.
    */
   async #enter(
     kind: "register" | "login",
     name: string,
     credentials: Credentials,
     accepted?: () => Promise<void>,
-  ): Promise<boolean> {
+  ): Promise<"entered" | "refused" | "lost"> {
     let connection: ServerConnection;
     try {
       connection = await this.#open(credentials);
@@ -283,7 +321,7 @@ export class ChatClient {
       if (!(error instanceof ConnectError)) throw error;
       await this.#output.reply(`error: cannot connect to the server: ${error.message}`);
       if (error.hint) this.#output.print(`hint: ${error.hint}`);
-      return false;
+      return "refused";
     }
     const me = ownKeys(name, credentials);
     const directory = new PeerDirectory(
@@ -315,7 +353,10 @@ export class ChatClient {
         this.#output.print(`error: ${connection.endReason ?? "the server closed the connection"}`);
       }
       await connection.close();
-      return false;
+      // A name taken by other keys, or keys the server refuses: they will never do.
+      const final = reply?.type === "error" &&
+        (reply.code === "user_exists" || reply.code === "invalid_credentials");
+      return final ? "refused" : "lost";
     }
     const anonymous = this.#connection;
     this.#connection = connection;
@@ -326,7 +367,7 @@ export class ChatClient {
       KEEPALIVE_MS,
     );
     await anonymous?.close(true);
-    return true;
+    return "entered";
   }
 
   async #fetchKeys(connection: ServerConnection, name: string): Promise<KeysReply | null> {

@@ -40,6 +40,12 @@ export interface StagedRegistration {
   abandon(): Promise<void>;
 }
 
+/** Keys of a registration that was started and whose outcome is not known yet. */
+export interface StagedKeys {
+  credentials: Credentials;
+  registration: StagedRegistration;
+}
+
 export class KeyStore {
   constructor(readonly dir: string) {}
 
@@ -66,6 +72,20 @@ export class KeyStore {
       return { ...(await this.#loadFrom(staged, password)), staged };
     }
     return await this.#loadFrom(folder, password);
+  }
+
+  /**
+   * The newest staged registration of `name`, if any, with its keys
+   * (decrypted with `password`; a wrong one is a CredentialsError): a
+   * registration whose `ok` never arrived is finished with these keys.
+   */
+  async staged(name: string, password?: string): Promise<StagedKeys | null> {
+    const folder = (await this.#staged(name))[0];
+    if (folder === undefined) return null;
+    return {
+      credentials: await this.#loadFrom(folder, password),
+      registration: this.#registration(name, folder),
+    };
   }
 
   /** Makes a staged registration, which the server has accepted, the user's keys. */
@@ -150,6 +170,10 @@ export class KeyStore {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
       throw error;
     }
+    return this.#registration(name, staging);
+  }
+
+  #registration(name: string, staging: string): StagedRegistration {
     const target = this.#userFolder(name);
     return {
       commit: async () => {

@@ -286,7 +286,16 @@ export class Session implements Member {
       keyBinding: fromBase64Url(frame.binding)!,
     }, this.context.clock());
     if (user === null) {
-      return this.#refuseAttempt(re, "registration", name, "name taken", "user_exists");
+      // The same user with the same key: a registration whose `ok` was lost
+      // (the connection ended first) is finished, not refused.
+      const existing = await this.context.store.findUser(name);
+      if (existing === null || !equalBytes(existing.publicKey, identity.publicKey)) {
+        return this.#refuseAttempt(re, "registration", name, "name taken", "user_exists");
+      }
+      this.context.log.event(
+        `registered ${quote(name)} from ${this.connection.address} (again, same key)`,
+      );
+      return await this.#enter(re, existing, "registered", frame);
     }
     this.context.log.event(`registered ${quote(name)} from ${this.connection.address}`);
     await this.#enter(re, user, "registered", frame);
