@@ -18,14 +18,26 @@ Deno.test("TokenBucket gives a burst at once, then one unit per 1/rate, and says
   assert.deepEqual([0, 0, 0, 500].map(() => bucket.take(60_000)), [0, 0, 0, 500]);
 });
 
-Deno.test("Admission.attempt() allows the per-address budget per minute, per address", () => {
+Deno.test("Admission.failedAttempt() allows the budget per minute, per address and per name", () => {
   const admission = new Admission({ ...DEFAULT_LIMITS, loginAttemptsPerMinute: 3 });
-  const tries = (ip: string, now: number) =>
-    Array.from({ length: 4 }, () => admission.attempt(ip, now));
-  assert.deepEqual(tries("192.0.2.1", 0), [true, true, true, false]);
-  assert.deepEqual(tries("192.0.2.2", 0), [true, true, true, false], "another address, its own");
-  assert.equal(admission.attempt("192.0.2.1", 19_999), false);
-  assert.equal(admission.attempt("192.0.2.1", 20_000), true, "one back after a third of a minute");
+  const tries = (ip: string, name: string, now: number) =>
+    Array.from({ length: 4 }, () => admission.failedAttempt(ip, name, now));
+  assert.deepEqual(tries("192.0.2.1", "a", 0), [true, true, true, false]);
+  assert.deepEqual(
+    tries("192.0.2.2", "b", 0),
+    [true, true, true, false],
+    "another address, its own",
+  );
+  assert.equal(admission.failedAttempt("192.0.2.1", "c", 19_999), false, "the address is spent");
+  assert.equal(admission.failedAttempt("192.0.2.1", "c", 20_000), true, "one back after 20 s");
+  // Failures for one name from many addresses spend the name's budget, not theirs.
+  assert.deepEqual(
+    ["192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"].map((ip) =>
+      admission.failedAttempt(ip, "alice", 0)
+    ),
+    [true, true, true, false],
+  );
+  assert.equal(admission.failedAttempt("192.0.2.7", "bob", 0), true, "another name, its own");
 });
 
 Deno.test("Admission.admit() refuses past the per-address and anonymous limits, and counts down", () => {
