@@ -45,7 +45,7 @@ function accepted(frame: Record<string, unknown>) {
 
 Deno.test("the worst public message the server accepts fits a frame on the way out", () => {
   for (const text of WORST_TEXTS) {
-    const signature = "\u0001".repeat(MAX_SIGNATURE_CHARS);
+    const signature = '"'.repeat(MAX_SIGNATURE_CHARS);
     const frame = accepted({ type: "public", id: BIG, text, signature });
     assert.equal(frame.type, "public");
     if (frame.type !== "public") continue;
@@ -142,4 +142,30 @@ Deno.test("encodeServerFrame() refuses a frame over the limit, counted in UTF-8 
   };
   assert.ok(encodeFrame(frame).length < MAX_FRAME_BYTES);
   assert.throws(() => encodeServerFrame(frame), FrameTooLongError);
+});
+
+Deno.test("a NUL in a text, or anything but printable ASCII in a signature, is refused", () => {
+  // SQLite reads text back only up to a NUL: "hi\0evil" would be stored as "hi", and an
+  // empty signature in everyone's history.
+  for (
+    const frame of [
+      { type: "public", id: 1, text: "hi\u0000evil", signature: "s" },
+      { type: "public", id: 1, text: "hi", signature: "\u0000" },
+      { type: "public", id: 1, text: "hi", signature: "é" },
+    ]
+  ) {
+    assert.throws(
+      () => accepted(frame),
+      (error: unknown) => error instanceof ProtocolError && error.code === "invalid_format",
+      JSON.stringify(frame),
+    );
+  }
+});
+
+Deno.test("a stored message the client could not verify still decodes: it costs a warning, not the connection", () => {
+  for (const [text, signature] of [["", ""], ["hi", ""], ["\u0001", "\u0000"]]) {
+    const line = JSON.stringify({ type: "public", id: 1, time: 1, from: "sam", text, signature });
+    const frame = decodeServerFrame(bytes(line));
+    assert.ok(frame.type === "public" && frame.text === text && frame.signature === signature);
+  }
 });

@@ -341,8 +341,8 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
         id: positiveInteger(object.id),
         time: timestamp(object.time),
         from: userName(object.from),
-        text: messageText(object.text),
-        signature: signature(object.signature),
+        text: relayedText(object.text),
+        signature: relayedText(object.signature),
       };
     case "private":
       return {
@@ -443,8 +443,13 @@ function userName(value: unknown): string {
   return value;
 }
 
+/**
+ * A message's text. U+0000 is refused: SQLite reads text back only up to
+ * its first NUL, so "hi\u0000evil" would be stored as "hi" (found by the
+ * session fuzz test).
+ */
 function messageText(value: unknown): string {
-  if (typeof value !== "string" || value.length === 0) {
+  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) {
     throw new ProtocolError("invalid_format", "bad message text");
   }
   if (messageLength(value) > MAX_MESSAGE_CHARS) {
@@ -453,11 +458,24 @@ function messageText(value: unknown): string {
   return value;
 }
 
+/** A signature envelope: printable ASCII, as a private payload (and so never a NUL). */
 function signature(value: unknown): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new ProtocolError("invalid_format", "bad signature");
   }
   if (value.length > MAX_SIGNATURE_CHARS) throw new ProtocolError("too_long", "signature too long");
+  if (!PAYLOAD_SHAPE.test(value)) throw new ProtocolError("invalid_format", "bad signature");
+  return value;
+}
+
+/**
+ * A stored message's text or signature as the server relays it: the frame
+ * limit bounds it, and the reader's signature check judges it. Whatever a
+ * database holds (an older version's rules, a truncation), one stored
+ * message must never cost its readers the connection.
+ */
+function relayedText(value: unknown): string {
+  if (typeof value !== "string") throw new ProtocolError("invalid_format", "bad message text");
   return value;
 }
 

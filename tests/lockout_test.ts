@@ -32,7 +32,8 @@ async function loginRaw(dir: string, port: number, name: string): Promise<RawCli
 
 /** The worst text once JSON-encoded: each character escaped as \uXXXX (6 bytes). */
 const WORST_TEXT = "\\u0001".repeat(MAX_MESSAGE_CHARS);
-const WORST_SIGNATURE = "\\u0001".repeat(MAX_SIGNATURE_CHARS);
+/** The worst signature accepted: printable ASCII, every character escaped. */
+const WORST_SIGNATURE = '\\"'.repeat(MAX_SIGNATURE_CHARS);
 /** The worst private payload accepted: half the budget, every character escaped. */
 const WORST_PAYLOAD = '\\"'.repeat(MAX_PAYLOAD_BYTES / 2);
 /** Issue 8's attack: a payload whose escapes took the outbound frame past 64 KiB. */
