@@ -33,6 +33,11 @@ export class CredentialsError extends Error {
   override name = "CredentialsError";
 }
 
+/** A key folder without all its files: a write that was cut short. */
+class IncompleteKeysError extends CredentialsError {
+  override name = "IncompleteKeysError";
+}
+
 export interface StagedRegistration {
   /** Makes the staged keys the user's keys. */
   commit(): Promise<void>;
@@ -80,12 +85,19 @@ export class KeyStore {
    * registration whose `ok` never arrived is finished with these keys.
    */
   async staged(name: string, password?: string): Promise<StagedKeys | null> {
-    const folder = (await this.#staged(name))[0];
-    if (folder === undefined) return null;
-    return {
-      credentials: await this.#loadFrom(folder, password),
-      registration: this.#registration(name, folder),
-    };
+    for (const folder of await this.#staged(name)) {
+      let credentials: Credentials;
+      try {
+        credentials = await this.#loadFrom(folder, password);
+      } catch (error) {
+        // Staged by a client killed before it wrote them all: nothing to finish.
+        if (!(error instanceof IncompleteKeysError)) throw error;
+        await Deno.remove(folder, { recursive: true }).catch(() => {});
+        continue;
+      }
+      return { credentials, registration: this.#registration(name, folder) };
+    }
+    return null;
   }
 
   /** Makes a staged registration, which the server has accepted, the user's keys. */
@@ -116,7 +128,7 @@ export class KeyStore {
 
   async #loadFrom(folder: string, password?: string): Promise<Credentials> {
     const certificate = await readSmall(join(folder, CERTIFICATE_FILE));
-    if (certificate === null) throw new CredentialsError("no keys for this user");
+    if (certificate === null) throw new IncompleteKeysError("no keys for this user");
     const sealed = await readSmallBytes(join(folder, SEALED_KEY_FILE));
     if (sealed !== null) {
       if (password === undefined) throw new CredentialsError("key needs a password");
@@ -131,7 +143,7 @@ export class KeyStore {
       return { certificate, ...splitKeyFile(keys) };
     }
     const keys = await readSmall(join(folder, PLAIN_KEY_FILE));
-    if (keys === null) throw new CredentialsError("no keys for this user");
+    if (keys === null) throw new IncompleteKeysError("no keys for this user");
     // A password for a key that has none would give a false sense of safety.
     if (password !== undefined) throw new CredentialsError("key has no password");
     return { certificate, ...splitKeyFile(keys) };
@@ -208,7 +220,7 @@ const PEM_BLOCK =
 /** The two PEM blocks of a key file: identity key, then encryption key. */
 function splitKeyFile(text: string): { key: string; encryptionKey: string } {
   const blocks = text.match(PEM_BLOCK) ?? [];
-  if (blocks.length !== 2) throw new CredentialsError("key file does not hold two keys");
+  if (blocks.length !== 2) throw new IncompleteKeysError("key file does not hold two keys");
   const [key, encryptionKey] = blocks.map((block) => block.endsWith("\n") ? block : block + "\n");
   return { key, encryptionKey };
 }

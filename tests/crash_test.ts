@@ -147,15 +147,25 @@ Deno.test("keys left staged after the server accepted a registration log in and 
       join(dir, "clientkeys", "bob"),
       join(dir, "clientkeys", ".pending-bob-0123456789ab"),
     );
+    // /register again finishes it with the staged keys (issue 8: the name is not lost).
     const again = await chatSession(dir, server.port, ["/register bob"]);
-    assert.deepEqual(withoutTimes(again.stdout), ["error: user already exists"]);
+    assert.deepEqual(withoutTimes(again.stdout), [
+      "Registration Succeeded",
+      "bob: before the crash",
+    ]);
+    const entries = () => [...Deno.readDirSync(join(dir, "clientkeys"))].map((e) => e.name).sort();
+    assert.deepEqual(entries(), ["bob", "ca.crt"]);
+    // So does /login, from the same state.
+    await Deno.rename(
+      join(dir, "clientkeys", "bob"),
+      join(dir, "clientkeys", ".pending-bob-0123456789ac"),
+    );
     const login = await chatSession(dir, server.port, ["/login bob"]);
     assert.deepEqual(withoutTimes(login.stdout), [
       "Authentication Succeeded",
       "bob: before the crash",
     ]);
-    const entries = [...Deno.readDirSync(join(dir, "clientkeys"))].map((e) => e.name).sort();
-    assert.deepEqual(entries, ["bob", "ca.crt"]);
+    assert.deepEqual(entries(), ["bob", "ca.crt"]);
   } finally {
     await server.stop();
   }
