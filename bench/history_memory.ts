@@ -17,7 +17,7 @@ import { createRequest, signRequest } from "../pki/certificates.ts";
 import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { encodeFrame } from "../protocol/frames.ts";
-import { makeDataDir, ServerProcess } from "../tests/harness.ts";
+import { makeDataDir, ServerProcess } from "../testing/chat.ts";
 import { rssKiB } from "./proc.ts";
 
 interface Identity {

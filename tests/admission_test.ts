@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
 
 const caOf = (dir: string) => Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
 

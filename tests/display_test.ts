@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DATABASE_SIDE_FILES } from "../pki/paths.ts";
-import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "../testing/chat.ts";
 
 Deno.test("padding to the edge of the terminal cannot fake a line, and chat.db is 0600", async () => {
   const dir = await makeDataDir();

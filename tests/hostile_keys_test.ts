@@ -15,8 +15,8 @@ import { loadAuthority } from "../pki/authority.ts";
 import { createRequest, signRequest } from "../pki/certificates.ts";
 import { exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
 import { dataPaths } from "../pki/paths.ts";
-import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import { chatSession, makeDataDir, ServerProcess, withoutTimes } from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
 
 /** X25519 SPKI of u = 0: every shared secret with it is all zeros. */
 const LOW_ORDER_KEY = new Uint8Array([

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MAX_MESSAGE_CHARS, MAX_PAYLOAD_BYTES, MAX_SIGNATURE_CHARS } from "../protocol/limits.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
 
 async function credentials(dir: string, name: string) {
   return {

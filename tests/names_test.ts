@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { chatSession, makeDataDir, ServerProcess } from "./harness.ts";
+import { chatSession, makeDataDir, ServerProcess } from "../testing/chat.ts";
 
 Deno.test("a look-alike of a taken name is refused: error: user already exists", async () => {
   const dir = await makeDataDir();

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ClientProcess, makeDataDir, ServerProcess } from "./harness.ts";
+import { ClientProcess, makeDataDir, ServerProcess } from "../testing/chat.ts";
 
 Deno.test("messages beyond a user's rate or daily storage are refused with a clear error", async () => {
   const dir = await makeDataDir();

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeDataDir, taskFlags } from "./harness.ts";
+import { makeDataDir, taskFlags } from "../testing/chat.ts";
 import { SIGN_SCRIPT } from "../client/registration.ts";
 
 Deno.test("the client's flags run the TTP's fixed command, never deno with other arguments", async () => {
