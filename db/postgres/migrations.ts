@@ -54,4 +54,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sessions_by_node ON sessions (node);
   `,
+  // 2: names unique by their skeleton (protocol/names.ts, nameSkeleton: the
+  // same folds, in the same order), as db/sqlite/migrations.ts 3.
+  `
+  ALTER TABLE users ADD COLUMN skeleton text;
+  UPDATE users SET skeleton = replace(replace(replace(lower(name), 'i', 'l'), '1', 'l'), '0', 'o');
+  UPDATE users SET skeleton = skeleton || '#' || id
+    WHERE id NOT IN (SELECT min(id) FROM users GROUP BY skeleton);
+  CREATE UNIQUE INDEX users_by_skeleton ON users (skeleton);
+  `,
 ];

@@ -10,6 +10,7 @@
  * is one round trip and one commit (group commit: server/committer.ts).
  */
 
+import { nameSkeleton } from "../../protocol/names.ts";
 import type { NewMessage, NewUser, Roster, Store, StoredMessage, StoredUser } from "../store.ts";
 import { bytes, connectPostgres, type Row, type Sql } from "./driver.ts";
 import { MIGRATION_LOCK, MIGRATIONS } from "./migrations.ts";
@@ -59,9 +60,18 @@ export class PostgresStore implements Store {
 
   async createUser(name: string, user: NewUser, time: number): Promise<StoredUser | null> {
     const rows = await this.sql.unsafe(
-      `INSERT INTO users (name, public_key, certificate, encryption_key, key_binding, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`,
-      [name, user.publicKey, user.certificate, user.encryptionKey, user.keyBinding, time],
+      `INSERT INTO users
+         (name, skeleton, public_key, certificate, encryption_key, key_binding, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        name,
+        nameSkeleton(name),
+        user.publicKey,
+        user.certificate,
+        user.encryptionKey,
+        user.keyBinding,
+        time,
+      ],
       { prepare: true },
     );
     if (rows.length === 0) return null;
@@ -136,6 +146,29 @@ export class PostgresStore implements Store {
       { prepare: true },
     );
     return rows.map(toMessage);
+  }
+
+  async historyWindow(
+    user: StoredUser,
+    afterId: number,
+    upToId: number,
+    last: number,
+  ): Promise<{ afterId: number; earlier: number }> {
+    const visible = "(recipient_id IS NULL OR recipient_id = $3 OR sender_id = $3)";
+    const start = await this.sql.unsafe(
+      `SELECT id FROM messages WHERE id > $1 AND id <= $2 AND ${visible}
+       ORDER BY id DESC LIMIT 1 OFFSET $4`,
+      [afterId, upToId, user.id, last - 1],
+      { prepare: true },
+    );
+    if (start.length === 0) return { afterId, earlier: 0 };
+    const first = Number(start[0].id);
+    const counted = await this.sql.unsafe(
+      `SELECT count(*) AS n FROM messages WHERE id > $1 AND id < $2 AND ${visible}`,
+      [afterId, first, user.id],
+      { prepare: true },
+    );
+    return { afterId: first - 1, earlier: Number(counted[0].n) };
   }
 
   async messagesAfter(afterId: number, limit: number): Promise<StoredMessage[]> {
