@@ -132,7 +132,11 @@ export function openPrivateMessage(
       decipher.update(ct.subarray(0, ct.byteLength - TAG_BYTES)),
       decipher.final(),
     ]);
-    return { mid, time, text: new TextDecoder("utf-8", { fatal: true }).decode(plain) };
+    return {
+      mid,
+      time,
+      text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(plain),
+    };
   } catch {
     throw new VerificationError("cannot decrypt");
   }
