@@ -345,8 +345,14 @@ export class ChatClient {
       }
       : { type: "login", id, name };
     const reply = await connection.request(request);
-    await this.#output.shown();
+    const anonymous = this.#connection;
+    if (reply?.type === "history_end") {
+      // Live: what arrives from now on belongs to this session, without a gap.
+      this.#connection = connection;
+      this.#session = session;
+    }
     this.#entering = null;
+    await this.#output.shown();
     await inbox.flush();
     if (reply?.type !== "history_end") {
       if (reply === null) {
@@ -358,9 +364,6 @@ export class ChatClient {
         (reply.code === "user_exists" || reply.code === "invalid_credentials");
       return final ? "refused" : "lost";
     }
-    const anonymous = this.#connection;
-    this.#connection = connection;
-    this.#session = session;
     this.#options.ui.setUser(name);
     this.#keepalive = setInterval(
       () => connection.request({ type: "ping", id: this.#nextId++ }),
@@ -436,6 +439,10 @@ export class ChatClient {
         this.#users.delete(frame.re);
         return this.#output.enqueue(() => [names.join(" ")]);
       }
+      case "presence":
+        // A notice, not a message: shown as it comes, never kept as history.
+        if (this.#session?.connection !== connection) return;
+        return this.#output.enqueue(() => [`* ${frame.name} ${frame.event}`]);
       case "public":
       case "private": {
         const session = [this.#session, this.#entering].find((s) => s?.connection === connection);

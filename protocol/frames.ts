@@ -138,7 +138,15 @@ export type ServerFrame =
   | PrivateMessage
   | HistoryStart
   | { type: "history_end"; re: number }
-  | { type: "pong"; re: number };
+  | { type: "pong"; re: number }
+  | Presence;
+
+/** Another user logged in or out: a notice, not a message (never stored, never history). */
+export interface Presence {
+  type: "presence";
+  name: string;
+  event: "joined" | "left";
+}
 
 /**
  * Opens a history that was asked for with `last` or by a `history` request:
@@ -363,6 +371,13 @@ export function decodeServerFrame(line: Uint8Array): ServerFrame {
     case "history_end":
     case "pong":
       return { type: object.type, re: requestId(object.re) };
+    case "presence": {
+      const event = object.event;
+      if (event !== "joined" && event !== "left") {
+        throw new ProtocolError("malformed", "unknown presence event");
+      }
+      return { type: "presence", name: userName(object.name), event };
+    }
     default:
       throw new ProtocolError("malformed", "unknown frame type");
   }

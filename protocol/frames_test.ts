@@ -39,6 +39,8 @@ Deno.test("decodeServerFrame() round-trips every server frame type", () => {
     { type: "keys", re: 6, name: "sam", certificate: "MIIB", encryption_key: KEY, binding: SIG },
     { type: "private", re: 4, id: 10, time: 1, from: "sam", to: "erik", payload: "p" },
     { type: "history_end", re: 5 },
+    { type: "presence", name: "sam", event: "joined" },
+    { type: "presence", name: "sam", event: "left" },
   ];
   for (const frame of frames) {
     assert.deepEqual(decodeServerFrame(bytes(encodeFrame(frame).trimEnd())), frame);
@@ -107,6 +109,8 @@ Deno.test("decodeServerFrame() refuses unknown error codes, statuses and bad nam
       '{"type":"users","re":1,"names":["a b"]}',
       '{"type":"public","id":1,"time":-1,"from":"sam","text":"x"}',
       '{"type":"public","id":1,"time":0,"from":"\\u001b[2J","text":"x"}',
+      '{"type":"presence","name":"sam","event":"waved"}',
+      '{"type":"presence","name":"\\u001b]0;pwned\\u0007","event":"joined"}',
     ]
   ) {
     assert.throws(() => decodeServerFrame(bytes(input)), ProtocolError, input);

@@ -33,8 +33,24 @@ export class Hub {
     return true;
   }
 
-  leave(member: Member): void {
-    if (this.#online.get(member.name) === member) this.#online.delete(member.name);
+  /** Removes a member; false when it was not the user's session (nothing to announce). */
+  leave(member: Member): boolean {
+    if (this.#online.get(member.name) !== member) return false;
+    this.#online.delete(member.name);
+    return true;
+  }
+
+  /**
+   * Tells every other member that `name` logged in or out (SPEC section 2:
+   * `* NAME joined`, `* NAME left`). It goes the way messages go, so a bus
+   * that carries deliveries between nodes carries these too; it is never
+   * stored, so it never counts as history.
+   */
+  announce(name: string, event: "joined" | "left"): void {
+    const line = encodeServerFrame({ type: "presence", name, event });
+    for (const member of this.#online.values()) {
+      if (member.name !== name) member.sendLine(line);
+    }
   }
 
   get size(): number {

@@ -1,0 +1,83 @@
+/**
+ * Presence (SPEC section 2): every logged-in user sees `* NAME joined` when
+ * another user logs in and `* NAME left` when one logs out or drops, in pipe
+ * mode too; the lines come from the server, are never shown to the user they
+ * are about, and never come back as history.
+ */
+
+import assert from "node:assert/strict";
+import { chatSession, ClientProcess, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+
+Deno.test("users see others join, leave with /exit, and drop; never themselves", async () => {
+  const dir = await makeDataDir();
+  const server = await ServerProcess.start(dir);
+  const [erik, sam, eve] = [0, 1, 2].map(() => new ClientProcess(dir, server.port));
+  try {
+    await erik.ask("/register erik", "Registration Succeeded");
+    await sam.ask("/register sam", "Registration Succeeded");
+    await erik.output.waitFor("* sam joined");
+    await eve.ask("/register eve", "Registration Succeeded");
+    await erik.output.waitFor("* eve joined");
+    await sam.output.waitFor("* eve joined");
+
+    // A second session of sam is refused: nobody is told sam joined or left.
+    const again = await chatSession(dir, server.port, ["/login sam"]);
+    assert.deepEqual(withoutTimes(again.stdout), ["error: user is already logged in"]);
+
+    await sam.send("/exit");
+    assert.equal((await sam.exited()).code, 0);
+    await erik.output.waitFor("* sam left");
+    await eve.output.waitFor("* sam left");
+
+    eve.kill(); // a dropped connection is a user who left
+    await erik.output.waitFor("* eve left");
+
+    const erikOut = await erik.end();
+    assert.equal(erikOut.code, 0);
+    assert.equal(erikOut.stderr, "");
+    assert.deepEqual(erikOut.stdout.split("\n").filter((line) => line.startsWith("* ")), [
+      "* sam joined",
+      "* eve joined",
+      "* sam left",
+      "* eve left",
+    ]);
+    assert.ok(!/^\* sam /m.test(sam.output.text()), "sam is not told about sam");
+    assert.ok(!/^\* eve /m.test(eve.output.text()), "eve is not told about eve");
+
+    // Presence is not history: a later login shows messages only.
+    const later = await chatSession(dir, server.port, ["/login erik"]);
+    assert.deepEqual(withoutTimes(later.stdout), ["Authentication Succeeded"]);
+  } finally {
+    for (const client of [erik, sam, eve]) client.kill();
+    await server.stop();
+  }
+});
+
+Deno.test("presence lines come after a login's history, never inside it", async () => {
+  const dir = await makeDataDir();
+  const server = await ServerProcess.start(dir);
+  const erik = new ClientProcess(dir, server.port);
+  try {
+    const lines = ["/register sam", ...Array.from({ length: 300 }, (_, i) => `line ${i}`)];
+    await chatSession(dir, server.port, lines);
+    await erik.ask("/register erik", "Registration Succeeded");
+    const sam = new ClientProcess(dir, server.port);
+    try {
+      await sam.send("/login sam");
+      await erik.output.waitFor("* sam joined");
+      await sam.output.waitFor(/ sam: line 299$/);
+      await erik.send("/exit");
+      await sam.output.waitFor("* erik left");
+      const out = await sam.end();
+      assert.equal(out.stderr, "");
+      // The notice comes after the history, never inside it.
+      const shown = withoutTimes(out.stdout);
+      assert.ok(shown.indexOf("* erik left") > shown.indexOf("sam: line 299"));
+    } finally {
+      sam.kill();
+    }
+  } finally {
+    erik.kill();
+    await server.stop();
+  }
+});
