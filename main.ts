@@ -5,6 +5,7 @@
  */
 
 import { CliError, UsageError } from "./cli/errors.ts";
+import { listHint } from "./cli/invocation.ts";
 import { narrowPermissions } from "./cli/permissions.ts";
 
 export const VERSION = "0.1.0";
@@ -20,7 +21,7 @@ Usage:
 
 Options:
   -h, --help      show help (also after any command: "chat server --help")
-  -V, --version   show the version
+  -V, --version   show the version (also after any command)
 
 Quick start, in one directory:
   $ chat ca init
@@ -48,9 +49,14 @@ export async function main(args: string[]): Promise<number> {
     console.log(`chat ${VERSION}`);
     return 0;
   }
+  // --version after any command or subcommand, before anything else is parsed.
+  if (rest.includes("-V") || rest.includes("--version")) {
+    console.log(`chat ${VERSION}`);
+    return 0;
+  }
   const load = COMMANDS[name];
   if (load === undefined) {
-    return report(new UsageError(`unknown command "${name}"`, 'run "chat --help" for the list'));
+    return report(new UsageError(`unknown command "${name}"`, listHint()));
   }
   try {
     narrowPermissions(name === "ca" ? `ca ${rest[0]}` : name);

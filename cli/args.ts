@@ -23,7 +23,7 @@ export function parseArgs<T extends Record<string, OptionSpec>>(
       strict: true,
     });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\.$/, "").toLowerCase());
+    throw new UsageError(describeParseError((error as Error).message));
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`);
@@ -37,4 +37,18 @@ export function parsePort(text: string): number {
     throw new UsageError(`invalid port "${text}"`);
   }
   return Number(text);
+}
+
+/**
+ * node:util's messages in our voice: `unknown option "--foo"` rather than a
+ * paragraph about `--` with an unclosed quote.
+ */
+function describeParseError(message: string): string {
+  const unknown = /^Unknown option '([^']*)'/.exec(message);
+  if (unknown !== null) return `unknown option "${unknown[1]}"`;
+  const missing = /^Option '([^']*)' argument missing/.exec(message);
+  if (missing !== null) {
+    return `option "${missing[1].replace(/^-\w, /, "").replace(/ <value>$/, "")}" needs a value`;
+  }
+  return message.replace(/\.$/, "").toLowerCase();
 }

@@ -44,9 +44,11 @@ export const CLIENT_HELP = [
   "  /register NAME [PASSWORD]   register, log in and show the history",
   "  /login NAME [PASSWORD]      log in and show the history",
   "  /users                      list the users online now",
+  "  /msg NAME MESSAGE           the same as @NAME MESSAGE",
+  "  /me ACTION                  a public action, shown as * NAME ACTION",
   "  /fingerprint [NAME]         your key fingerprint, or NAME's, to compare out of band",
   "  /trust NAME                 accept NAME's new key after checking its fingerprint",
-  "  /exit                       log out and quit (end of input does the same)",
+  "  /exit, /quit                log out and quit (end of input does the same)",
   "  @NAME MESSAGE               private message to NAME (end-to-end encrypted)",
   "  MESSAGE                     public message to everyone (signed)",
 ];
@@ -113,6 +115,7 @@ export class ChatClient {
     const command = parseLine(line);
     if (command.kind === "error") {
       await this.#output.reply(command.reply);
+      if (command.hint !== undefined) this.#output.print(`hint: ${command.hint}`);
       return true;
     }
     try {

@@ -6,6 +6,7 @@
 
 import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, describeFileError, UsageError } from "../cli/errors.ts";
+import { runHint } from "../cli/invocation.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { ChatClient, CLIENT_HELP } from "./client.ts";
@@ -59,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     throw new CliError(
       describeFileError("read", store.caCertificatePath, error),
-      'run "chat ca init" first, or copy the CA certificate there',
+      runHint("ca init", " first, or copy the CA certificate there"),
     );
   }
   const ui = openUi();

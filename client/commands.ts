@@ -1,11 +1,16 @@
 /**
  * The client's command grammar (SPEC section 2): one input line in, one
  * command or one error reply out. Pure: no state, no I/O.
+ *
+ * Beyond the seed's grammar, IRC habits as aliases: `/msg NAME TEXT` is
+ * `@NAME TEXT`, `/quit [REASON]` is `/exit`, and `/me TEXT` is a public
+ * message shown as an action (`* sam waves`). A refusal may carry a hint,
+ * printed on the next line (`hint: ...`): SPEC's reply line stays alone.
  */
 
 import { MAX_MESSAGE_CHARS } from "../protocol/limits.ts";
 import { messageLength } from "../protocol/frames.ts";
-import { isValidName } from "../protocol/names.ts";
+import { isValidName, MAX_NAME_LENGTH } from "../protocol/names.ts";
 
 export type Command =
   | { kind: "register"; name: string; password?: string }
@@ -19,13 +24,42 @@ export type Command =
   | { kind: "private"; to: string; text: string }
   | { kind: "empty" };
 
-export type ParseResult = Command | { kind: "error"; reply: string };
+export type Refusal = { kind: "error"; reply: string; hint?: string };
+export type ParseResult = Command | Refusal;
 
 export const INVALID_FORMAT = "error: invalid command format";
 export const MESSAGE_TOO_LONG = `error: message too long (at most ${MAX_MESSAGE_CHARS} characters)`;
+export const NAME_HINT = `names are 1-${MAX_NAME_LENGTH} of A-Z a-z 0-9 _ -`;
+export const HELP_HINT = "/help lists the commands";
+/** A public message's text that is an action (`/me waves`): no other text starts with "/". */
+export const ACTION_PREFIX = "/me ";
+
+/** The commands, for /help's neighbours: completion and hints. */
+export const COMMAND_NAMES = [
+  "/register",
+  "/login",
+  "/users",
+  "/msg",
+  "/me",
+  "/fingerprint",
+  "/trust",
+  "/help",
+  "/exit",
+  "/quit",
+] as const;
 
 /** WHITESPACE is one or more spaces or tabs. */
 const WHITESPACE = /[ \t]+/;
+
+const invalid = (hint?: string): Refusal =>
+  hint === undefined ? { kind: "error", reply: INVALID_FORMAT } : {
+    kind: "error",
+    reply: INVALID_FORMAT,
+    hint,
+  };
+
+/** A name argument: refused with the names' rule when it breaks it. */
+const badName = (name: string): Refusal | null => isValidName(name) ? null : invalid(NAME_HINT);
 
 export function parseLine(input: string): ParseResult {
   const line = input.replace(/^[ \t]+|[ \t]+$/g, "");
@@ -40,43 +74,51 @@ function parseSlashCommand(line: string): ParseResult {
   switch (command) {
     case "/register":
     case "/login": {
-      if (args.length < 1 || args.length > 2 || !isValidName(args[0])) {
-        return { kind: "error", reply: INVALID_FORMAT };
-      }
+      if (args.length < 1 || args.length > 2) return invalid();
+      const refused = badName(args[0]);
+      if (refused) return refused;
       const kind = command === "/register" ? "register" : "login";
       return args.length === 2
         ? { kind, name: args[0], password: args[1] }
         : { kind, name: args[0] };
     }
     case "/fingerprint":
-      if (args.length > 1 || (args.length === 1 && !isValidName(args[0]))) {
-        return { kind: "error", reply: INVALID_FORMAT };
-      }
-      return args.length === 1 ? { kind: "fingerprint", name: args[0] } : { kind: "fingerprint" };
+      if (args.length > 1) return invalid();
+      if (args.length === 1) return badName(args[0]) ?? { kind: "fingerprint", name: args[0] };
+      return { kind: "fingerprint" };
     case "/trust":
-      if (args.length !== 1 || !isValidName(args[0])) {
-        return { kind: "error", reply: INVALID_FORMAT };
-      }
-      return { kind: "trust", name: args[0] };
+      if (args.length !== 1) return invalid();
+      return badName(args[0]) ?? { kind: "trust", name: args[0] };
+    case "/msg": {
+      const match = /^\/msg[ \t]+([^ \t]+)[ \t]+(.+)$/s.exec(line);
+      if (match === null) return invalid();
+      return badName(match[1]) ??
+        withText({ kind: "private" as const, to: match[1], text: match[2] });
+    }
+    case "/me": {
+      const match = /^\/me[ \t]+(.+)$/s.exec(line);
+      if (match === null) return invalid();
+      return withText({ kind: "public" as const, text: ACTION_PREFIX + match[1] });
+    }
+    case "/quit":
+      return { kind: "exit" };
     case "/users":
     case "/exit":
     case "/help":
-      if (args.length !== 0) return { kind: "error", reply: INVALID_FORMAT };
+      if (args.length !== 0) return invalid();
       return { kind: command.slice(1) as "users" | "exit" | "help" };
     default:
-      return { kind: "error", reply: `error: unknown command ${command}` };
+      return { kind: "error", reply: `error: unknown command ${command}`, hint: HELP_HINT };
   }
 }
 
 function parsePrivate(line: string): ParseResult {
   const match = /^@([^ \t]*)[ \t]+(.*)$/s.exec(line);
-  if (match === null || !isValidName(match[1])) {
-    return { kind: "error", reply: INVALID_FORMAT };
-  }
-  return withText({ kind: "private" as const, to: match[1], text: match[2] });
+  if (match === null) return invalid();
+  return badName(match[1]) ?? withText({ kind: "private" as const, to: match[1], text: match[2] });
 }
 
-function withText<T extends { text: string }>(command: T): T | { kind: "error"; reply: string } {
+function withText<T extends { text: string }>(command: T): T | Refusal {
   return messageLength(command.text) > MAX_MESSAGE_CHARS
     ? { kind: "error", reply: MESSAGE_TOO_LONG }
     : command;

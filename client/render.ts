@@ -7,6 +7,7 @@
  */
 
 import type { ErrorCode } from "../protocol/frames.ts";
+import { ACTION_PREFIX } from "./commands.ts";
 
 export const REPLIES: Record<ErrorCode, string> = {
   user_exists: "error: user already exists",
@@ -65,7 +66,11 @@ export function formatTime(ms: number): string {
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** A public message; an action (`/me waves`, client/commands.ts) as `* sam waves`. */
 export function renderPublic(time: number, from: string, text: string): string {
+  if (text.startsWith(ACTION_PREFIX)) {
+    return `${formatTime(time)} * ${from} ${neutralise(text.slice(ACTION_PREFIX.length))}`;
+  }
   return `${formatTime(time)} ${from}: ${neutralise(text)}`;
 }
 

@@ -34,4 +34,8 @@ Deno.test("renderPublic() and renderPrivate() follow SPEC's formats", () => {
     "2019-11-01 09:30:00 erik: @sam hey how are you?",
   );
   assert.equal(renderPublic(time, "sam", "\x1b[31mred"), "2019-11-01 09:30:00 sam: \ufffd[31mred");
+  assert.equal(
+    renderPublic(time, "sam", "/me waves\x1b[2J"),
+    "2019-11-01 09:30:00 * sam waves\ufffd[2J",
+  );
 });

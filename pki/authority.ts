@@ -4,6 +4,7 @@
  * (`chat ca sign`). Never overwrites a file; says what it kept.
  */
 
+import { runHint } from "../cli/invocation.ts";
 import { CliError } from "../cli/errors.ts";
 import { exists, makeDirectory, readTextFile, replaceFile, writeNewFile } from "../cli/files.ts";
 import {
@@ -104,7 +105,7 @@ async function reissueForHosts(
 
 /** The CA for `chat ca sign`: read from ttpkeys/, never written. */
 export async function loadAuthority(paths: DataPaths): Promise<Authority> {
-  const hint = 'run "chat ca init" first';
+  const hint = runHint("ca init", " first");
   const keyPem = await readTextFile(paths.caKey, hint);
   const certificatePem = await readTextFile(paths.caCertificate, hint);
   try {

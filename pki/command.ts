@@ -5,6 +5,7 @@
  * ttpkeys/: registering a user changes nothing there (random serials).
  */
 
+import { commandLine, runHint } from "../cli/invocation.ts";
 import { parseArgs } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
 import { CertificateError, MAX_CERTIFICATE_BYTES, signRequest } from "./certificates.ts";
@@ -46,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (verb === "init") return await init(rest);
   if (verb === "sign") return await sign(rest);
-  throw new UsageError(`unknown command "ca ${verb}"`, 'run "chat ca --help"');
+  throw new UsageError(`unknown command "ca ${verb}"`, runHint("ca --help"));
 }
 
 async function init(args: string[]): Promise<number> {
@@ -85,7 +86,7 @@ async function init(args: string[]): Promise<number> {
       'nothing to do: the CA and the server keys exist ("--host NAME" adds a name to the server certificate)',
     );
   }
-  console.log(`next: "chat server" to serve, "chat client" to chat`);
+  console.log(`next: "${commandLine("server")}" to serve, "${commandLine("client")}" to chat`);
   return 0;
 }
 

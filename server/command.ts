@@ -6,6 +6,7 @@
 
 import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
+import { runHint } from "../cli/invocation.ts";
 import { isSymlink, readTextFile } from "../cli/files.ts";
 import { dropEnvironment, dropNetwork } from "../cli/permissions.ts";
 import { describeDatabase, isPostgresUrl } from "../db/open.ts";
@@ -54,9 +55,12 @@ Several nodes (README: "Running several nodes"), each with the same serverkeys/:
 `;
 
 function limitsHelp(): string {
-  return Object.entries(LIMIT_FLAGS).map(([flag, { key, scale, help }]) => {
+  const entries = Object.entries(LIMIT_FLAGS);
+  // The widest flag sets the column, so a longer flag added later still lines up.
+  const width = Math.max(...entries.map(([flag]) => `  --${flag} N`.length)) + 2;
+  return entries.map(([flag, { key, scale, help }]) => {
     const value = DEFAULT_LIMITS[key] / scale;
-    return `  --${flag} N`.padEnd(22) + `${help} (default ${value})`;
+    return `  --${flag} N`.padEnd(width) + `${help} (default ${value})`;
   }).join("\n");
 }
 
@@ -80,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
   const host = values.host ?? DEFAULT_HOST;
   const limits = parseLimits(values as Record<string, unknown>);
   const paths = dataPaths(values.dir ?? ".");
-  const hint = 'run "chat ca init" first';
+  const hint = runHint("ca init", " first");
   const material = {
     key: await readTextFile(paths.serverKey, hint),
     certificate: await readTextFile(paths.serverCertificate, hint),

@@ -106,6 +106,6 @@ Deno.test("every command has --help, and usage errors exit 2", async () => {
   assert.equal(missing.code, 1);
   assert.equal(
     missing.stderr,
-    'chat: error: cannot read "serverkeys/server.key": not found\nchat: hint: run "chat ca init" first\n',
+    'chat: error: cannot read "serverkeys/server.key": not found\nchat: hint: run "deno task -q ca init" first\n',
   );
 });

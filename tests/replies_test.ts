@@ -43,6 +43,7 @@ Deno.test("client prints SPEC's reply for every row of the table, in input order
       "error: invalid command format",
       "error: invalid command format",
       "error: unknown command /make",
+      "hint: /help lists the commands",
       "Registration Succeeded",
       "error: command not currently available",
       "error: command not currently available",
