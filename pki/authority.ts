@@ -95,7 +95,7 @@ async function reissueForHosts(
   if (!equalBytes(publicKey, new Uint8Array(current.publicKey.rawData))) {
     throw new CliError(
       `"${paths.serverCertificate}" is not for the key in "${paths.serverKey}"`,
-      `remove ${SERVER_DIR}/ and run "chat ca init" again to make both anew`,
+      `remove ${SERVER_DIR}/ and ${runHint("ca init", " again to make both anew")}`,
     );
   }
   const certificate = await issueServerCertificate(ca, await current.publicKey.export(), hosts);
