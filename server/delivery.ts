@@ -9,7 +9,7 @@
  */
 
 import type { Store, StoredMessage } from "../db/store.ts";
-import type { BusEvent, BusSubscriber } from "./bus/bus.ts";
+import type { Bus, BusEvent, BusSubscriber } from "./bus/bus.ts";
 import type { Committer } from "./committer.ts";
 import type { Hub, Member } from "./hub.ts";
 
@@ -30,6 +30,7 @@ export class Delivery implements BusSubscriber {
   readonly #store: Store;
   readonly #hub: Hub;
   #committer: Committer<Echo> | null = null;
+  #bus: Bus | null = null;
   #last: number;
   /** Messages that arrived ahead of a gap, by id. */
   readonly #ahead = new Map<number, StoredMessage>();
@@ -59,8 +60,20 @@ export class Delivery implements BusSubscriber {
     for (let i = 0; i < stored.length; i++) this.#echoes.set(stored[i].id, echoes[i]);
   }
 
+  /** The bus presence notices go out on (set once, at start-up). */
+  useBus(bus: Bus): void {
+    this.#bus = bus;
+  }
+
+  /** A user of this node logged in or out: every node's users are told, through the bus. */
+  announce(name: string, event: "joined" | "left"): void {
+    if (this.#bus === null) this.#hub.announce(name, event);
+    else this.#bus.publish({ type: "presence", name, event });
+  }
+
   event(event: BusEvent): void {
     if (event.type === "messages") this.#receive(event.messages);
+    else if (event.type === "presence") this.#hub.announce(event.name, event.event);
   }
 
   resync(): void {

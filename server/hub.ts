@@ -41,10 +41,10 @@ export class Hub {
   }
 
   /**
-   * Tells every other member that `name` logged in or out (SPEC section 2:
-   * `* NAME joined`, `* NAME left`). It goes the way messages go, so a bus
-   * that carries deliveries between nodes carries these too; it is never
-   * stored, so it never counts as history.
+   * Tells every member but `name` that `name` logged in or out (SPEC section
+   * 2: `* NAME joined`, `* NAME left`). Called by server/delivery.ts for each
+   * presence notice the bus brings, from this node or another, the way it
+   * delivers messages; never stored, so never history.
    */
   announce(name: string, event: "joined" | "left"): void {
     const line = encodeServerFrame({ type: "presence", name, event });

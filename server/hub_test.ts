@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import type { Store } from "../db/store.ts";
+import type { Bus, BusEvent } from "./bus/bus.ts";
+import { Delivery } from "./delivery.ts";
 import { Hub, type Member } from "./hub.ts";
 
 function member(name: string): Member & { lines: string[] } {
   const lines: string[] = [];
-  return { name, lines, sendLine: (line) => lines.push(line) };
+  const sendLine = (line: string) => void lines.push(line);
+  return { name, lines, sendLine, sendMessage: (_id, line) => sendLine(line) };
 }
 
 Deno.test("announce() tells every other member, not the one it is about", () => {
@@ -26,4 +30,26 @@ Deno.test("leave() is true only for the user's own session, so a refused one ann
   assert.equal(hub.isOnline("sam"), true);
   assert.equal(hub.leave(sam), true);
   assert.equal(hub.leave(sam), false);
+});
+
+Deno.test("presence goes out on the bus, and every node's hub tells its own users", () => {
+  // Two nodes on one shared bus: what node A announces, node B's users hear.
+  const hubs = [new Hub(), new Hub()];
+  const events: BusEvent[] = [];
+  const deliveries = hubs.map((hub) => new Delivery(null as unknown as Store, hub, 0));
+  const bus: Bus = {
+    publish: (event) => {
+      events.push(event);
+      for (const delivery of deliveries) delivery.event(event);
+    },
+    close: () => Promise.resolve(),
+  };
+  for (const delivery of deliveries) delivery.useBus(bus);
+  const [erik, eve] = [member("erik"), member("eve")];
+  hubs[0].join(erik);
+  hubs[1].join(eve);
+  deliveries[0].announce("sam", "joined");
+  assert.deepEqual(events, [{ type: "presence", name: "sam", event: "joined" }]);
+  assert.equal(erik.lines.length, 1);
+  assert.deepEqual(eve.lines, ['{"type":"presence","name":"sam","event":"joined"}\n']);
 });

@@ -129,6 +129,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     for (const echo of echoes) echo.done(error);
   });
   delivery.useCommitter(committer);
+  delivery.useBus(bus);
 
   let lastTime = 0;
   const admission = new Admission(config.limits);

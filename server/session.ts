@@ -132,7 +132,7 @@ export class Session implements Member {
     if (this.#state === "closed") return;
     this.#state = "closed";
     if (this.#user === null) return;
-    if (this.context.hub.leave(this)) this.context.hub.announce(this.#user.name, "left");
+    if (this.context.hub.leave(this)) this.context.delivery.announce(this.#user.name, "left");
     this.#release(this.#user.name);
     this.context.log.event(`logout ${quote(this.#user.name)} from ${this.connection.address}`);
   }
@@ -343,7 +343,7 @@ export class Session implements Member {
     this.#state = "busy";
     this.connection.loggedIn();
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
-    this.context.hub.announce(user.name, "joined");
+    this.context.delivery.announce(user.name, "joined");
     this.#send({ type: "ok", re, status });
     await this.#streamHistory(
       re,

@@ -8,17 +8,26 @@
 import assert from "node:assert/strict";
 import { chatSession, ClientProcess, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
 
+/** Registration starts the TTP as a process: on a loaded machine that takes a while. */
+const SLOW_MS = 90_000;
+
+async function ask(client: ClientProcess, line: string, match: string | RegExp): Promise<void> {
+  const from = client.output.lines.length;
+  await client.send(line);
+  await client.output.waitFor(match, from, SLOW_MS);
+}
+
 Deno.test("users see others join, leave with /exit, and drop; never themselves", async () => {
   const dir = await makeDataDir();
   const server = await ServerProcess.start(dir);
   const [erik, sam, eve] = [0, 1, 2].map(() => new ClientProcess(dir, server.port));
   try {
-    await erik.ask("/register erik", "Registration Succeeded");
-    await sam.ask("/register sam", "Registration Succeeded");
-    await erik.output.waitFor("* sam joined");
-    await eve.ask("/register eve", "Registration Succeeded");
-    await erik.output.waitFor("* eve joined");
-    await sam.output.waitFor("* eve joined");
+    await ask(erik, "/register erik", "Registration Succeeded");
+    await ask(sam, "/register sam", "Registration Succeeded");
+    await erik.output.waitFor("* sam joined", 0, SLOW_MS);
+    await ask(eve, "/register eve", "Registration Succeeded");
+    await erik.output.waitFor("* eve joined", 0, SLOW_MS);
+    await sam.output.waitFor("* eve joined", 0, SLOW_MS);
 
     // A second session of sam is refused: nobody is told sam joined or left.
     const again = await chatSession(dir, server.port, ["/login sam"]);
@@ -26,11 +35,11 @@ Deno.test("users see others join, leave with /exit, and drop; never themselves",
 
     await sam.send("/exit");
     assert.equal((await sam.exited()).code, 0);
-    await erik.output.waitFor("* sam left");
-    await eve.output.waitFor("* sam left");
+    await erik.output.waitFor("* sam left", 0, SLOW_MS);
+    await eve.output.waitFor("* sam left", 0, SLOW_MS);
 
     eve.kill(); // a dropped connection is a user who left
-    await erik.output.waitFor("* eve left");
+    await erik.output.waitFor("* eve left", 0, SLOW_MS);
 
     const erikOut = await erik.end();
     assert.equal(erikOut.code, 0);
@@ -60,14 +69,14 @@ Deno.test("presence lines come after a login's history, never inside it", async 
   try {
     const lines = ["/register sam", ...Array.from({ length: 300 }, (_, i) => `line ${i}`)];
     await chatSession(dir, server.port, lines);
-    await erik.ask("/register erik", "Registration Succeeded");
+    await ask(erik, "/register erik", "Registration Succeeded");
     const sam = new ClientProcess(dir, server.port);
     try {
       await sam.send("/login sam");
-      await erik.output.waitFor("* sam joined");
-      await sam.output.waitFor(/ sam: line 299$/);
+      await erik.output.waitFor("* sam joined", 0, SLOW_MS);
+      await sam.output.waitFor(/ sam: line 299$/, 0, SLOW_MS);
       await erik.send("/exit");
-      await sam.output.waitFor("* erik left");
+      await sam.output.waitFor("* erik left", 0, SLOW_MS);
       const out = await sam.end();
       assert.equal(out.stderr, "");
       // The notice comes after the history, never inside it.

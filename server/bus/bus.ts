@@ -13,7 +13,13 @@ import type { StoredMessage } from "../../db/store.ts";
 
 export type BusEvent =
   /** Messages committed by one node, in id order. */
-  { type: "messages"; messages: StoredMessage[] };
+  | { type: "messages"; messages: StoredMessage[] }
+  /**
+   * A user logged in or out on one node: every node tells its own users
+   * (`* NAME joined`, protocol/README.md). A notice, never stored: one lost
+   * with a blip is not read back.
+   */
+  | { type: "presence"; name: string; event: "joined" | "left" };
 
 export interface BusSubscriber {
   /** An event from any node, this one included. */
