@@ -31,6 +31,7 @@ import { AUTHENTICATION_SUCCEEDED, REGISTRATION_SUCCEEDED, REPLIES } from "./ren
 import {
   CredentialsError,
   type KeyStore,
+  PasswordNeededError,
   type StagedKeys,
   type StagedRegistration,
 } from "./store.ts";
@@ -86,6 +87,15 @@ export class ChatClient {
   readonly #users = new Map<number, string[]>();
   /** Ids of key fetches in flight. */
   readonly #keyFetches = new Set<number>();
+  /** Ids of `users` requests made for completion, not shown. */
+  readonly #silentUsers = new Set<number>();
+  /** Who is online, for Tab completion: from `users` replies and presence. */
+  readonly #online = new Set<string>();
+  /**
+   * Keys unlocked in this run, in memory only: a password is asked for once
+   * per run, so logging in again (or reconnecting) asks nothing.
+   */
+  readonly #unlocked = new Map<string, Credentials>();
   /** Every output line passes through here, in order. */
   readonly #output: Output;
   /** Set when the live connection ended without our asking. */
@@ -98,6 +108,7 @@ export class ChatClient {
     this.#options = options;
     this.#output = new Output(options.ui);
     this.#ca = new x509.X509Certificate(options.caCertificate);
+    options.ui.setOnline(() => [...this.#online]);
   }
 
   /** Opens the anonymous connection; throws ConnectError. */
@@ -237,8 +248,15 @@ export class ChatClient {
     await this.#output.reply(`warning: ${keyProblem(lookup, name)}`);
   }
 
-  async #register(name: string, password: string | undefined): Promise<void> {
+  async #register(name: string, typed: string | undefined): Promise<void> {
     const store = this.#options.store;
+    let password = typed;
+    if (password === undefined) {
+      await this.#output.settle();
+      const asked = await this.#askNewPassword(name);
+      if (asked === null) return;
+      password = asked === "" ? undefined : asked;
+    }
     // Keys staged by a registration whose outcome this client never learnt
     // (its `ok` was lost with the connection) are tried again, not replaced:
     // the server may hold them already, and then completes the registration.
@@ -277,7 +295,10 @@ export class ChatClient {
       committed = true;
     };
     const outcome = await this.#enter("register", name, credentials, accepted);
-    if (committed) return await store.removeStaged(name);
+    if (committed) {
+      this.#unlocked.set(name, credentials);
+      return await store.removeStaged(name);
+    }
     if (outcome === "refused") return await staged.abandon();
     // The server may have stored it: keep the keys until we know.
     this.#output.print(
@@ -286,15 +307,44 @@ export class ChatClient {
     );
   }
 
-  async #login(name: string, password: string | undefined): Promise<void> {
+  /**
+   * At a terminal, an optional password for a new key, typed twice; "" for
+   * none (also in pipe mode, where nothing is asked); null when cancelled.
+   */
+  async #askNewPassword(name: string): Promise<string | null> {
+    const ui = this.#options.ui;
+    const first = await ui.askSecret(`password for ${name}'s new key (Enter for none): `);
+    if (first === null) return "";
+    if (first === "") return "";
+    const again = await ui.askSecret("the same password again: ");
+    if (again === first) return first;
+    this.#output.print("error: registration cancelled: the two passwords differ");
+    return null;
+  }
+
+  async #login(name: string, typed: string | undefined): Promise<void> {
     const store = this.#options.store;
     let credentials: Credentials & { staged?: string };
-    try {
-      credentials = await store.load(name, password);
-    } catch (error) {
-      if (!(error instanceof CredentialsError)) throw error;
-      await this.#output.reply(REPLIES.invalid_credentials);
-      return;
+    const unlocked = this.#unlocked.get(name);
+    if (unlocked !== undefined && typed === undefined) credentials = unlocked;
+    else {
+      let password = typed;
+      try {
+        credentials = await store.load(name, password).catch(async (error) => {
+          if (!(error instanceof PasswordNeededError)) throw error;
+          await this.#output.settle();
+          password = await this.#options.ui.askSecret(`password for ${name}: `) ?? undefined;
+          if (password === undefined) throw error;
+          return await store.load(name, password);
+        });
+      } catch (error) {
+        if (!(error instanceof CredentialsError)) throw error;
+        await this.#output.reply(REPLIES.invalid_credentials);
+        if (error instanceof PasswordNeededError) {
+          this.#output.print(`hint: ${name}'s key is encrypted: /login ${name} PASSWORD`);
+        }
+        return;
+      }
     }
     // Keys of a registration the server accepted but this client did not
     // finish (it was killed) become the user's keys once they log in.
@@ -302,6 +352,7 @@ export class ChatClient {
     const adopt = staged === undefined ? undefined : () => store.adopt(name, staged);
     if (await this.#enter("login", name, credentials, adopt) === "entered") {
       await store.removeStaged(name);
+      if (staged === undefined) this.#unlocked.set(name, credentials);
     }
   }
 
@@ -368,6 +419,9 @@ export class ChatClient {
       return final ? "refused" : "lost";
     }
     this.#options.ui.setUser(name);
+    const users = this.#nextId++;
+    this.#silentUsers.add(users);
+    connection.request({ type: "users", id: users });
     this.#keepalive = setInterval(
       () => connection.request({ type: "ping", id: this.#nextId++ }),
       KEEPALIVE_MS,
@@ -440,11 +494,16 @@ export class ChatClient {
         const names = [...(this.#users.get(frame.re) ?? []), ...frame.names];
         if (frame.more) return void this.#users.set(frame.re, names);
         this.#users.delete(frame.re);
+        this.#online.clear();
+        for (const name of names) this.#online.add(name);
+        if (this.#silentUsers.delete(frame.re)) return;
         return this.#output.enqueue(() => [names.join(" ")]);
       }
       case "presence":
         // A notice, not a message: shown as it comes, never kept as history.
         if (this.#session?.connection !== connection) return;
+        if (frame.event === "joined") this.#online.add(frame.name);
+        else this.#online.delete(frame.name);
         return this.#output.enqueue(() => [`* ${frame.name} ${frame.event}`]);
       case "public":
       case "private": {

@@ -10,6 +10,7 @@ import { runHint } from "../cli/invocation.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { ChatClient, CLIENT_HELP } from "./client.ts";
+import { withoutPassword } from "./commands.ts";
 import { ConnectError } from "./connection.ts";
 import { processSigner } from "./registration.ts";
 import { KeyStore } from "./store.ts";
@@ -63,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
       runHint("ca init", " first, or copy the CA certificate there"),
     );
   }
-  const ui = openUi();
+  const ui = openUi(withoutPassword);
   const client = new ChatClient({
     address: { host: host.replace(/^\[(.*)\]$/, "$1"), port },
     store,

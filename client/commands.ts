@@ -123,3 +123,12 @@ function withText<T extends { text: string }>(command: T): T | Refusal {
     ? { kind: "error", reply: MESSAGE_TOO_LONG }
     : command;
 }
+
+/** What the line history may keep of a line: `/login NAME PASSWORD` without its password. */
+export function withoutPassword(line: string): string {
+  const command = parseLine(line);
+  if ((command.kind === "login" || command.kind === "register") && command.password !== undefined) {
+    return `/${command.kind} ${command.name}`;
+  }
+  return line;
+}

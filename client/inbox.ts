@@ -16,6 +16,8 @@ import type { PrivateMessage, PublicMessage } from "../protocol/frames.ts";
 import type { PeerDirectory, PeerLookup } from "./peers.ts";
 import { formatTime, renderPrivate, renderPublic } from "./render.ts";
 import { VerifiedCache } from "./verified_cache.ts";
+import type { Line } from "./output.ts";
+import type { Mark } from "./tui.ts";
 
 /** A signed time further than this from the server's is flagged. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
@@ -25,6 +27,7 @@ export class Inbox {
   readonly #cache: VerifiedCache;
   /** Message ids shown this session, to the server's id that carried them. */
   readonly #seen = new Map<string, number>();
+  #mention: RegExp | null = null;
 
   constructor(directory: PeerDirectory, cache: VerifiedCache) {
     this.#directory = directory;
@@ -37,7 +40,7 @@ export class Inbox {
   }
 
   /** The lines to print for one delivered message. */
-  async render(frame: PublicMessage | PrivateMessage): Promise<string[]> {
+  async render(frame: PublicMessage | PrivateMessage): Promise<Line[]> {
     const what = `${frame.type} message #${frame.id} from ${frame.from}`;
     const sender = await this.#directory.lookup(frame.from);
     if (sender.kind !== "ok") {
@@ -89,7 +92,7 @@ export class Inbox {
       ];
     }
     this.#seen.set(verified.mid, frame.id);
-    const lines: string[] = [];
+    const lines: Line[] = [];
     const skew = frame.time - verified.time;
     if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) {
       lines.push(
@@ -98,12 +101,21 @@ export class Inbox {
           "the server received it (delayed, replayed, or a wrong clock)",
       );
     }
-    lines.push(
-      frame.type === "public"
-        ? renderPublic(frame.time, frame.from, verified.text)
-        : renderPrivate(frame.time, frame.from, frame.to, verified.text),
-    );
+    const text = frame.type === "public"
+      ? renderPublic(frame.time, frame.from, verified.text)
+      : renderPrivate(frame.time, frame.from, frame.to, verified.text);
+    const mark = this.#markFor(frame, verified.text);
+    lines.push(mark === undefined ? text : { text, mark });
     return lines;
+  }
+
+  /** A private message to me, or a public one that names me, from someone else. */
+  #markFor(frame: PublicMessage | PrivateMessage, text: string): Mark | undefined {
+    const me = this.#directory.me.name;
+    if (frame.from === me) return undefined;
+    if (frame.type === "private") return "private";
+    this.#mention ??= new RegExp(`(^|[^A-Za-z0-9_-])${me}($|[^A-Za-z0-9_-])`, "i");
+    return this.#mention.test(text) ? "mention" : undefined;
   }
 }
 

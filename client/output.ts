@@ -7,7 +7,10 @@
  */
 
 import { neutralise } from "./render.ts";
-import type { Ui } from "./tui.ts";
+import type { Mark, Ui } from "./tui.ts";
+
+/** An output line, or one that deserves attention (a private message to you, your name). */
+export type Line = string | { text: string; mark: Mark };
 
 /** At end of input or before a local reply, how long to wait for earlier answers. */
 export const DRAIN_TIMEOUT_MS = 10_000;
@@ -24,7 +27,7 @@ export class Output {
   }
 
   /** Appends lines, possibly still being checked, to the display queue. */
-  enqueue(lines: () => string[] | Promise<string[]>): void {
+  enqueue(lines: () => Line[] | Promise<Line[]>): void {
     this.#display = this.#display
       .then(lines)
       .then((out) => out.forEach((line) => this.print(line)))
@@ -58,7 +61,8 @@ export class Output {
   }
 
   /** Prints at once, control characters neutralised. */
-  print(line: string): void {
-    this.#ui.print(neutralise(line));
+  print(line: Line): void {
+    if (typeof line === "string") this.#ui.print(neutralise(line));
+    else this.#ui.print(neutralise(line.text), line.mark);
   }
 }

@@ -33,6 +33,11 @@ export class CredentialsError extends Error {
   override name = "CredentialsError";
 }
 
+/** The key is encrypted and no password was given: the client may ask for one. */
+export class PasswordNeededError extends CredentialsError {
+  override name = "PasswordNeededError";
+}
+
 /** A key folder without all its files: a write that was cut short. */
 class IncompleteKeysError extends CredentialsError {
   override name = "IncompleteKeysError";
@@ -131,7 +136,7 @@ export class KeyStore {
     if (certificate === null) throw new IncompleteKeysError("no keys for this user");
     const sealed = await readSmallBytes(join(folder, SEALED_KEY_FILE));
     if (sealed !== null) {
-      if (password === undefined) throw new CredentialsError("key needs a password");
+      if (password === undefined) throw new PasswordNeededError("key needs a password");
       const decrypter = new Decrypter();
       decrypter.addPassphrase(password);
       let keys: string;

@@ -3,32 +3,39 @@
  * not a terminal: no prompt, no colour, no echo, nothing on stderr; lines are
  * written at the end of the event-loop turn that printed them, all of that
  * turn's lines in one write (a history of 10,000 lines cost 190 ms as one
- * write each). Terminal mode: node:readline for line editing
- * and history, a prompt that shows who you are and that the link is
- * encrypted, colours unless NO_COLOR is set, and incoming lines printed above
- * the line being typed.
+ * write each). Terminal mode is client/terminal.ts.
  */
 
-import process from "node:process";
-import readline from "node:readline";
 import { LineBuffer, writeStdout } from "../cli/line_buffer.ts";
+import { TerminalUi } from "./terminal.ts";
+
+/** Why a line deserves the user's attention: a private message to them, or their name. */
+export type Mark = "private" | "mention";
 
 export interface Ui {
   /** Input lines, without their line ending; ends at end of input. */
   lines(): AsyncIterable<string>;
-  /** Prints one output line. */
-  print(line: string): void;
-  /** Shows the current user in the prompt (terminal mode). */
+  /** Prints one output line, highlighted (and a bell) at a terminal when marked. */
+  print(line: string, mark?: Mark): void;
+  /** Shows the current user in the prompt (terminal mode); null when logged out. */
   setUser(name: string | null): void;
+  /**
+   * Asks for a secret without echo, kept out of the line history. Null when
+   * there is no terminal to ask at, or the user cancelled (Ctrl-C).
+   */
+  askSecret(prompt: string): Promise<string | null>;
+  /** Where Tab completion finds the names of the users online. */
+  setOnline(names: () => readonly string[]): void;
   close(): void;
 }
 
 /** Longest input line read; longer lines are cut here and then refused as too long. */
 const MAX_INPUT_LINE = 64 * 1024;
 
-export function openUi(): Ui {
+/** `redact` turns an input line into what the line history may keep (no password). */
+export function openUi(redact: (line: string) => string): Ui {
   const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
-  return interactive ? new TerminalUi() : new PipeUi();
+  return interactive ? new TerminalUi(redact) : new PipeUi();
 }
 
 export class PipeUi implements Ui {
@@ -56,80 +63,13 @@ export class PipeUi implements Ui {
 
   setUser(): void {}
 
-  close(): void {
-    this.#output.flush();
-  }
-}
-
-const STYLE = {
-  dim: "\x1b[2m",
-  bold: "\x1b[1m",
-  red: "\x1b[31m",
-  yellow: "\x1b[33m",
-  green: "\x1b[32m",
-  reset: "\x1b[0m",
-};
-
-export class TerminalUi implements Ui {
-  readonly #rl: readline.Interface;
-  readonly #colour = !Deno.noColor;
-  #user: string | null = null;
-
-  constructor() {
-    this.#rl = readline.createInterface({
-      input: process.stdin,
-      output: process.stdout,
-      terminal: true,
-      historySize: 500,
-    });
-    this.#rl.setPrompt(this.#prompt());
+  askSecret(): Promise<string | null> {
+    return Promise.resolve(null);
   }
 
-  async *lines(): AsyncIterable<string> {
-    this.#rl.prompt();
-    for await (const line of this.#rl) {
-      yield line;
-      this.#rl.prompt();
-    }
-  }
-
-  readonly #output = new LineBuffer((text) => {
-    // Lines go above the line being typed, which is drawn again below them.
-    readline.clearLine(process.stdout, 0);
-    readline.cursorTo(process.stdout, 0);
-    writeStdout(text);
-    this.#rl.prompt(true);
-  });
-
-  print(line: string): void {
-    this.#output.push(this.#style(line));
-  }
-
-  setUser(name: string | null): void {
-    this.#user = name;
-    this.#rl.setPrompt(this.#prompt());
-  }
+  setOnline(): void {}
 
   close(): void {
     this.#output.flush();
-    this.#rl.close();
-  }
-
-  #prompt(): string {
-    // The link is TLS to a server checked against our CA; logged in, messages
-    // are also end-to-end signed (public) and encrypted (private).
-    const text = this.#user === null ? "[not logged in, tls] " : `[${this.#user}, tls+e2e] `;
-    return this.#colour ? `${STYLE.green}${text}${STYLE.reset}` : text;
-  }
-
-  /** Colour only the parts we wrote ourselves; the text was neutralised before. */
-  #style(line: string): string {
-    if (!this.#colour) return line;
-    if (line.startsWith("error: ")) return `${STYLE.red}${line}${STYLE.reset}`;
-    if (line.startsWith("warning: ")) return `${STYLE.yellow}${line}${STYLE.reset}`;
-    const match = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Za-z0-9_-]+):/.exec(line);
-    if (match === null) return line;
-    return `${STYLE.dim}${match[1]}${STYLE.reset} ${STYLE.bold}${match[2]}${STYLE.reset}:` +
-      line.slice(match[0].length);
   }
 }

@@ -32,6 +32,7 @@ Deno.test("a password-protected key is encrypted on disk and needed to log in", 
     assert.deepEqual(withoutTimes(attempts.stdout), [
       "error: invalid credentials",
       "error: invalid credentials",
+      "hint: sam's key is encrypted: /login sam PASSWORD",
       "Authentication Succeeded",
     ]);
   } finally {
