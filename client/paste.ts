@@ -8,20 +8,35 @@
  * sequences, control keys, a single key press) is left to readline.
  */
 
-/** One piece of a pasted chunk: text to insert, then whether Enter follows. */
+/** One piece of a pasted chunk: text to insert, then a key for readline (Enter or Tab), if any. */
 export interface PastePart {
   text: string;
-  enter: boolean;
+  key?: "\r" | "\t";
 }
 
 // C0 controls but tab, CR and LF; ESC starts every escape sequence; DEL.
 // deno-lint-ignore no-control-regex
 const NEEDS_READLINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-/** The parts of `chunk` when it is pasted text; null when readline must see it key by key. */
+/**
+ * The parts of `chunk` when it is pasted text; null when readline must see
+ * it key by key. A line end is Enter; a tab stays a key (completion), so
+ * `@b` and Tab arriving together still complete.
+ */
 export function pasteParts(chunk: string): PastePart[] | null {
   if (chunk.length < 2 || NEEDS_READLINE.test(chunk)) return null;
-  const lines = chunk.split(/\r\n|\r|\n/);
-  return lines.map((text, i) => ({ text, enter: i < lines.length - 1 }))
-    .filter((part) => part.text !== "" || part.enter);
+  const parts: PastePart[] = [];
+  for (const piece of chunk.split(/(\r\n|\r|\n|\t)/)) {
+    if (piece === "\t") parts.push({ text: "", key: "\t" });
+    else if (/^[\r\n]/.test(piece)) parts.push({ text: "", key: "\r" });
+    else if (piece !== "") parts.push({ text: piece });
+  }
+  // Text then its key in one part.
+  const merged: PastePart[] = [];
+  for (const part of parts) {
+    const last = merged[merged.length - 1];
+    if (part.text === "" && last !== undefined && last.key === undefined) last.key = part.key;
+    else merged.push(part);
+  }
+  return merged;
 }

@@ -2,18 +2,23 @@ import assert from "node:assert/strict";
 import { pasteParts } from "./paste.ts";
 
 Deno.test("pasteParts() splits pasted text at line ends, CR, LF or CRLF", () => {
-  assert.deepEqual(pasteParts("hello world"), [{ text: "hello world", enter: false }]);
+  assert.deepEqual(pasteParts("hello world"), [{ text: "hello world" }]);
   assert.deepEqual(pasteParts("one\rtwo\r\nthree\n"), [
-    { text: "one", enter: true },
-    { text: "two", enter: true },
-    { text: "three", enter: true },
+    { text: "one", key: "\r" },
+    { text: "two", key: "\r" },
+    { text: "three", key: "\r" },
   ]);
-  assert.deepEqual(pasteParts("a\tb\n\n"), [{ text: "a\tb", enter: true }, {
-    text: "",
-    enter: true,
-  }]);
+  assert.deepEqual(pasteParts("a b\n\n"), [{ text: "a b", key: "\r" }, { text: "", key: "\r" }]);
   const long = "x".repeat(5000);
-  assert.deepEqual(pasteParts(long), [{ text: long, enter: false }]);
+  assert.deepEqual(pasteParts(long), [{ text: long }]);
+});
+
+Deno.test("pasteParts() keeps a tab a key, so text and Tab arriving together complete", () => {
+  assert.deepEqual(pasteParts("@b\t"), [{ text: "@b", key: "\t" }]);
+  assert.deepEqual(pasteParts("/ms\tb\t"), [{ text: "/ms", key: "\t" }, {
+    text: "b",
+    key: "\t",
+  }]);
 });
 
 Deno.test("pasteParts() leaves keys and escape sequences to readline", () => {

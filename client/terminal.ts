@@ -215,7 +215,7 @@ export class TerminalUi implements Ui {
       }
       for (const part of parts) {
         if (part.text !== "") rl[insert!].call(this.#rl, part.text);
-        if (part.enter) input.emit("data", Buffer.from("\r"));
+        if (part.key !== undefined) input.emit("data", Buffer.from(part.key));
       }
     });
     process.stdin.on("end", () => input.end());
