@@ -46,6 +46,9 @@ Deno.test({
         await bob.ask("/register bob", "Registration Succeeded");
         await carol.ask("/register carol", "Registration Succeeded");
         await dave.ask("/register dave", "Registration Succeeded");
+        // Presence crosses nodes on the bus: alice (node a) hears of dave (node b).
+        await alice.output.waitFor("* dave joined");
+        await bob.output.waitFor("* carol joined");
         // A name taken on one node is taken on the other, in any case.
         const again = await chatSession(cluster.dir, a.port, ["/register BOB"]);
         assert.match(again.stdout, /error: user already exists/);
