@@ -87,7 +87,7 @@ Deno.test("a verified message full of escapes reaches the terminal neutralised",
       send(socket, JSON.stringify({ type: "history_end", re: frame.id }) + "\n");
     }
     if (frame.type === "keys" && frame.name === "mallory") {
-      send(socket, encodeFrame(keysReply(mallory, frame.id as number)) + "\n");
+      send(socket, encodeFrame(keysReply(mallory, frame.id as number)));
     }
   });
   try {
