@@ -189,8 +189,9 @@ export const MUTANTS: Mutant[] = [
     name: "private payload counted as encoded (issue 8)",
     edits: [{
       file: "protocol/frames.ts",
-      from: "if (!PAYLOAD_SHAPE.test(value)) throw",
-      to: "if (false) throw",
+      from:
+        'if (!PAYLOAD_SHAPE.test(value)) throw new ProtocolError("invalid_format", "bad payload")',
+      to: 'if (false) throw new ProtocolError("invalid_format", "bad payload")',
     }],
     specs: [{ file: "protocol/frame_limits_test.ts" }],
   },
@@ -198,8 +199,8 @@ export const MUTANTS: Mutant[] = [
     name: "small-order and non-canonical keys refused (issue 8)",
     edits: [{
       file: "pki/points.ts",
-      from: "if (SMALL_ORDER_U.has(u)) return",
-      to: "if (false) return",
+      from: 'if (SMALL_ORDER_U.has(u)) return "X25519 key of small order"',
+      to: 'if (false) return "X25519 key of small order"',
     }],
     specs: [{ file: "pki/points_test.ts" }, { file: "tests/hostile_keys_test.ts" }],
   },
