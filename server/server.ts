@@ -194,6 +194,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         const alive = await roster.heartbeat();
         lastBeat = Date.now();
         if (!alive) endSessions("this node was taken for dead");
+        // A crashed node said goodbye for nobody: one live node (reapDeparted
+        // names each session to one caller) tells everyone its users left.
+        for (const name of await roster.reapDeparted()) delivery.announce(name, "left");
         await delivery.catchUp();
       } catch (error) {
         log.event(`cannot reach the database: ${(error as Error).message}`);

@@ -132,6 +132,8 @@ Deno.test({
           assert.match(out, /error: user is already logged in/);
         }
         assert.match(out, /Authentication Succeeded/);
+        // dave's session died with node b; a live node tells the others he left.
+        await alice.output.waitFor("* dave left");
         // The dead node's users are no longer listed.
         assert.equal(await alice.ask("/users", /^[a-z ]+$/), "alice carol");
       });
