@@ -25,6 +25,7 @@ import { Inbox, keyProblem } from "./inbox.ts";
 import { ownKeys, PeerDirectory } from "./peers.ts";
 import { PinStore } from "./pins.ts";
 import { VerifiedCache } from "./verified_cache.ts";
+import { History } from "./history.ts";
 import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
 import { Output } from "./output.ts";
 import { AUTHENTICATION_SUCCEEDED, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
@@ -49,12 +50,15 @@ export const CLIENT_HELP = [
   "  /me ACTION                  a public action, shown as * NAME ACTION",
   "  /fingerprint [NAME]         your key fingerprint, or NAME's, to compare out of band",
   "  /trust NAME                 accept NAME's new key after checking its fingerprint",
+  "  /history [N]                the N messages before the oldest shown (default 100)",
   "  /exit, /quit                log out and quit (end of input does the same)",
   "  @NAME MESSAGE               private message to NAME (end-to-end encrypted)",
   "  MESSAGE                     public message to everyone (signed)",
 ];
 
 export interface ClientOptions {
+  /** The most recent messages a login shows (client/history.ts); null: all. */
+  historyWindow?: number | null;
   address: ServerAddress;
   store: KeyStore;
   caCertificate: string;
@@ -68,6 +72,8 @@ interface Session {
   connection: ServerConnection;
   directory: PeerDirectory;
   inbox: Inbox;
+  /** The window shown at login, the store of verified messages, /history. */
+  history: History;
   /** Runs when the server accepts, before the history is shown (keeps staged keys). */
   accepted?: () => Promise<void>;
 }
@@ -146,6 +152,7 @@ export class ChatClient {
     clearInterval(this.#keepalive);
     await this.#output.settle();
     await this.#session?.inbox.flush();
+    await this.#session?.history.close();
     const connection = this.#connection;
     this.#connection = null;
     await connection?.close(true);
@@ -199,6 +206,16 @@ export class ChatClient {
       case "trust":
         await this.#trust(session, command.name);
         return true;
+      case "history": {
+        // Waited for: the next /history continues from the oldest message this one shows.
+        await this.#output.settle();
+        const request = session.history.request(this.#nextId++, command.count);
+        const reply = session.connection.request(request);
+        this.#output.track(reply);
+        await reply;
+        await this.#output.shown();
+        return true;
+      }
     }
   }
 
@@ -368,6 +385,11 @@ export class ChatClient {
     credentials: Credentials,
     accepted?: () => Promise<void>,
   ): Promise<"entered" | "refused" | "lost"> {
+    // The store of verified messages is read while the connection is made.
+    const history = new History(this.#options.store.userFolder(name), name, credentials, {
+      window: this.#options.historyWindow,
+      fresh: kind === "register",
+    });
     let connection: ServerConnection;
     try {
       connection = await this.#open(credentials);
@@ -386,7 +408,7 @@ export class ChatClient {
     );
     const folder = this.#options.store.userFolder(name);
     const inbox = new Inbox(directory, new VerifiedCache(folder));
-    const session: Session = { name, connection, directory, inbox, accepted };
+    const session: Session = { name, connection, directory, inbox, history, accepted };
     this.#entering = session;
     const id = this.#nextId++;
     const request: Request = kind === "register"
@@ -398,6 +420,7 @@ export class ChatClient {
         binding: toBase64Url(bindEncryptionKey(me)),
       }
       : { type: "login", id, name };
+    Object.assign(request, await history.begin(id, inbox));
     const reply = await connection.request(request);
     const anonymous = this.#connection;
     if (reply?.type === "history_end") {
@@ -469,9 +492,17 @@ export class ChatClient {
 
   #show(frame: ServerFrame, connection: ServerConnection): void {
     switch (frame.type) {
-      case "hello":
       case "history_start":
-      case "history_end":
+      case "history_end": {
+        const session = [this.#session, this.#entering].find((s) => s?.connection === connection);
+        if (!session) return;
+        return this.#output.enqueue(() =>
+          frame.type === "history_start"
+            ? session.history.start(frame)
+            : session.history.end(frame.re)
+        );
+      }
+      case "hello":
       case "keys":
       case "pong":
         return;
@@ -509,7 +540,9 @@ export class ChatClient {
       case "private": {
         const session = [this.#session, this.#entering].find((s) => s?.connection === connection);
         if (!session) return;
-        return this.#output.enqueue(() => session.inbox.render(frame));
+        return this.#output.enqueue(() =>
+          session.history.take(frame, (f) => session.inbox.check(f))
+        );
       }
     }
   }

@@ -11,6 +11,7 @@ import { dataPaths } from "../pki/paths.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
 import { ChatClient, CLIENT_HELP } from "./client.ts";
 import { withoutPassword } from "./commands.ts";
+import { HISTORY_WINDOW } from "./history.ts";
 import { ConnectError } from "./connection.ts";
 import { processSigner } from "./registration.ts";
 import { KeyStore } from "./store.ts";
@@ -19,16 +20,20 @@ import { openUi } from "./tui.ts";
 export const HELP = `chat client: the terminal client
 
 Usage:
-  chat client [HOST [PORT]] [--dir DIR]
+  chat client [HOST [PORT]] [--dir DIR] [--history N|all]
 
 Arguments:
   HOST        server name or address (default ${DEFAULT_HOST})
   PORT        server port (default ${DEFAULT_PORT})
 
 Options:
-  --dir DIR   data directory holding clientkeys/ (default .); /register runs
-              the TTP ("chat ca sign") on DIR/ttpkeys
-  -h, --help  show this help
+  --dir DIR        data directory holding clientkeys/ (default .); /register
+                   runs the TTP ("chat ca sign") on DIR/ttpkeys
+  --history N|all  messages a login shows, the most recent ones (default
+                   ${HISTORY_WINDOW}); a line before them says how many earlier
+                   ones /history shows. Messages already verified on this
+                   machine come from clientkeys/NAME/history
+  -h, --help       show this help
 
 Then type:
 ${CLIENT_HELP.slice(1).join("\n")}
@@ -45,11 +50,15 @@ Example:
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs(args, { dir: { type: "string" } }, 2);
+  const { values, positionals } = parseArgs(args, {
+    dir: { type: "string" },
+    history: { type: "string" },
+  }, 2);
   if (values.help) {
     console.log(HELP);
     return 0;
   }
+  const historyWindow = parseHistoryWindow(values.history);
   const host = positionals[0] ?? DEFAULT_HOST;
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw new UsageError(`invalid host "${host}"`);
   const port = parsePort(positionals[1] ?? String(DEFAULT_PORT));
@@ -70,6 +79,7 @@ export async function run(args: string[]): Promise<number> {
     store,
     caCertificate,
     sign: processSigner(paths.dir),
+    historyWindow,
     ui,
   });
   try {
@@ -94,4 +104,14 @@ export async function run(args: string[]): Promise<number> {
     ui.close();
   }
   return client.lost === null ? 0 : 1;
+}
+
+/** `--history N|all`: how many of the most recent messages a login shows; null: all. */
+function parseHistoryWindow(text: string | undefined): number | null {
+  if (text === undefined) return HISTORY_WINDOW;
+  if (text === "all") return null;
+  if (!/^[1-9][0-9]{0,6}$/.test(text)) {
+    throw new UsageError(`invalid --history "${text}": a number of messages (1-9999999) or "all"`);
+  }
+  return Number(text);
 }

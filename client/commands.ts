@@ -20,6 +20,7 @@ export type Command =
   | { kind: "help" }
   | { kind: "fingerprint"; name?: string }
   | { kind: "trust"; name: string }
+  | { kind: "history"; count?: number }
   | { kind: "public"; text: string }
   | { kind: "private"; to: string; text: string }
   | { kind: "empty" };
@@ -31,6 +32,7 @@ export const INVALID_FORMAT = "error: invalid command format";
 export const MESSAGE_TOO_LONG = `error: message too long (at most ${MAX_MESSAGE_CHARS} characters)`;
 export const NAME_HINT = `names are 1-${MAX_NAME_LENGTH} of A-Z a-z 0-9 _ -`;
 export const HELP_HINT = "/help lists the commands";
+export const HISTORY_HINT = "/history [N]: N is a number of messages, 1 to 9999999";
 /** A public message's text that is an action (`/me waves`): no other text starts with "/". */
 export const ACTION_PREFIX = "/me ";
 
@@ -43,6 +45,7 @@ export const COMMAND_NAMES = [
   "/me",
   "/fingerprint",
   "/trust",
+  "/history",
   "/help",
   "/exit",
   "/quit",
@@ -102,6 +105,11 @@ function parseSlashCommand(line: string): ParseResult {
     }
     case "/quit":
       return { kind: "exit" };
+    case "/history":
+      if (args.length > 1) return invalid(HISTORY_HINT);
+      if (args.length === 0) return { kind: "history" };
+      if (!/^[1-9][0-9]{0,6}$/.test(args[0])) return invalid(HISTORY_HINT);
+      return { kind: "history", count: Number(args[0]) };
     case "/users":
     case "/exit":
     case "/help":

@@ -6,7 +6,7 @@ const ONLINE = ["erik", "eve", "sam", "Sara"];
 Deno.test("complete() completes commands at the start of a line", () => {
   assert.deepEqual(complete("/re", ONLINE), [["/register "], "/re"]);
   assert.deepEqual(complete("/m", ONLINE), [["/me ", "/msg "], "/m"]);
-  assert.deepEqual(complete("/", ONLINE)[0].length, 10);
+  assert.deepEqual(complete("/", ONLINE)[0].length, 11);
   assert.deepEqual(complete("/zz", ONLINE), [[], "/zz"]);
 });
 

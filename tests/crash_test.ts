@@ -11,6 +11,7 @@ import {
   chatSession,
   ClientProcess,
   makeDataDir,
+  runChat,
   ServerProcess,
   WAIT_MS,
   withoutTimes,
@@ -49,7 +50,13 @@ Deno.test(`kill -9 of the server mid-burst loses no echoed message (${CYCLES} cy
       }
       server = await ServerProcess.start(dir, FAST);
     }
-    const history = await chatSession(dir, server.port, ["/login reader"]);
+    // Up to CYCLES * BURST messages: more than a login shows unless asked for all.
+    const history = await runChat(
+      "client",
+      ["127.0.0.1", String(server.port), "--history", "all"],
+      dir,
+      "/login reader\n",
+    );
     const stored = withoutTimes(history.stdout).filter((l) => l.startsWith("sender: "))
       .map((l) => l.slice("sender: ".length));
     assert.equal(new Set(stored).size, stored.length, "no message is stored twice");

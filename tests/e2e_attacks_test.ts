@@ -123,6 +123,12 @@ Deno.test("an altered private envelope or public text in chat.db is a warning, n
       db.prepare("UPDATE messages SET body = 'pay mallory 1000 dollars' WHERE id = ?")
         .run(messageId(db, "recipient_id IS NULL"));
     });
+    // sam's store of verified messages shows them as they were checked: the
+    // server is not asked for them again (tests/history_window_test.ts)...
+    const kept = await chatSession(dir, server.port, ["/login sam"]);
+    assert.deepEqual(withoutTimes(kept.stdout), withoutTimes(before.stdout));
+    // ...and without it (another machine, a damaged store), the altered bytes are what arrives.
+    await Deno.remove(join(dir, "clientkeys", "sam", "history"));
     const sam = await chatSession(dir, server.port, ["/login sam"]);
     const lines = withoutTimes(sam.stdout);
     assert.equal(lines[0], "Authentication Succeeded");
@@ -187,9 +193,12 @@ Deno.test("keys the server swaps for a known peer are refused for sending and fl
       ).run(fake.certificate, fake.encryptionKey, fake.binding);
     });
     // A new session of sam's fetches the keys again, from a server that
-    // reads them afresh (it caches user records it has read).
+    // reads them afresh (it caches user records it has read). Without sam's
+    // store of verified messages, which would show erik's message as it was
+    // checked, the history comes from the server again.
     await sam.end();
     await server.stop();
+    await Deno.remove(join(dir, "clientkeys", "sam", "history"));
     server = await ServerProcess.start(dir);
     const client = new ClientProcess(dir, server.port);
     try {
