@@ -74,6 +74,8 @@ export class History {
   /** `/history` requests: how many messages each brought; the open one. */
   readonly #requests = new Map<number, number>();
   #open: number | null = null;
+  /** The newest message frame seen outside `/history`. */
+  #seenUpTo = 0;
 
   /**
    * Starts loading the store of `name` (keys `credentials`, in `folder`):
@@ -119,6 +121,15 @@ export class History {
       : { type: "history", id, before: this.#oldest, last: count };
   }
 
+  /**
+   * The newest message id this session has, stored or received. A login's
+   * history may come from the store without a frame, so a reconnection asks
+   * for what came after this, not after the newest frame seen.
+   */
+  get newest(): number {
+    return Math.max(this.#newest(), this.#stored?.messages.at(-1)?.id ?? 0, this.#seenUpTo);
+  }
+
   /** A message frame: checked, kept if it extends the store, shown now or held. */
   async take(
     frame: MessageFrame,
@@ -133,6 +144,7 @@ export class History {
       checked = { lines: [`warning: a message could not be shown: ${reason}`] };
     }
     this.#keep(frame.id, checked.message);
+    if (this.#open === null) this.#seenUpTo = Math.max(this.#seenUpTo, frame.id);
     if (this.#oldest === undefined || frame.id < this.#oldest) this.#oldest = frame.id;
     if (this.#open !== null) this.#requests.set(this.#open, this.#requests.get(this.#open)! + 1);
     if (this.#login === null) return checked.lines;

@@ -63,6 +63,23 @@ Deno.test("a login shows the last N messages after one line on the earlier ones;
       "sam: four",
       "sam: five",
     ]);
+    // More new messages than the window since the last login: the stored ones are not shown,
+    // and the line counts them too.
+    await chatSession(dir, server.port, ["/register erik", "e1", "e2", "e3", "e4", "e5"]);
+    const gap = await client(dir, server.port, ["--history", "3"], ["/login sam", "/history 4"]);
+    assert.deepEqual(withoutTimes(gap.stdout), [
+      "Authentication Succeeded",
+      "* 7 earlier messages are not shown: /history [N] shows them",
+      "erik: e3",
+      "erik: e4",
+      "erik: e5",
+      "* 3 earlier messages are not shown: /history [N] shows them",
+      "sam: four",
+      "sam: five",
+      "erik: e1",
+      "erik: e2",
+    ]);
+
     const bad = await client(dir, server.port, ["--history", "lots"], []);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /invalid --history "lots"/);
