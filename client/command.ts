@@ -30,9 +30,9 @@ Options:
   --dir DIR        data directory holding clientkeys/ (default .); /register
                    runs the TTP ("chat ca sign") on DIR/ttpkeys
   --history N|all  messages a login shows, the most recent ones (default
-                   ${HISTORY_WINDOW}); a line before them says how many earlier
-                   ones /history shows. Messages already verified on this
-                   machine come from clientkeys/NAME/history
+                   ${HISTORY_WINDOW}); a line before them says how many earlier ones
+                   /history shows. Messages verified before on this machine
+                   come from clientkeys/NAME/history
   -h, --help       show this help
 
 Then type:
