@@ -219,6 +219,15 @@ export const MUTANTS: Mutant[] = [
     specs: [{ file: "tests/quotas_test.ts" }],
   },
   {
+    name: "history store: its key comes from the user's private keys (issue 11)",
+    edits: [{
+      file: "client/history_store.ts",
+      from: "const secret = Buffer.concat([der(credentials.key), der(credentials.encryptionKey)]);",
+      to: "const secret = Buffer.alloc(64);",
+    }],
+    specs: [{ file: "client/history_store_test.ts" }],
+  },
+  {
     name: "sandbox: the client task's read permission",
     edits: [{
       file: "deno.json",
