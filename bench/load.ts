@@ -33,6 +33,8 @@ export interface LoadRequest {
   serverPids: number[];
   /** A Deno server's V8 inspector port: the idle scenario forces a full GC through it. */
   inspectPort?: number;
+  /** Where to write a CPU profile of the server over the measured phase (needs inspectPort). */
+  profile?: string;
   /** chat's data directory (its CA certifies the bench users). */
   dir: string;
   caCertificate: string;
@@ -140,11 +142,24 @@ function until(done: () => boolean, hook: (check: () => void) => void): Promise<
 
 /** Measures `phase`: wall time, server CPU and our own CPU over it. */
 async function measured(phase: () => Promise<void>) {
+  const profiler = request.profile !== undefined && request.inspectPort !== undefined
+    ? await Inspector.open(request.inspectPort)
+    : undefined;
+  if (profiler !== undefined) {
+    await profiler.call("Profiler.enable");
+    await profiler.call("Profiler.setSamplingInterval", { interval: 200 });
+    await profiler.call("Profiler.start");
+  }
   const server0 = treeCpuMs(request.serverPids);
   const self0 = cpuMs("self");
   const start = performance.now();
   await phase();
   const wallMs = performance.now() - start;
+  if (profiler !== undefined) {
+    const { profile } = await profiler.call("Profiler.stop") as { profile: unknown };
+    await Deno.writeTextFile(request.profile!, JSON.stringify(profile));
+    profiler.close();
+  }
   return {
     wallMs,
     serverCpuMs: treeCpuMs(request.serverPids) - server0,
@@ -302,23 +317,47 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 async function collectGarbage(): Promise<void> {
   if (request.inspectPort === undefined) return await sleep(1000);
-  const targets = await (await fetch(`http://127.0.0.1:${request.inspectPort}/json/list`)).json();
-  const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  for (let id = 1; id <= 2; id++) {
-    const done = new Promise<void>((resolve) => {
-      socket.onmessage = (event) => {
-        if (JSON.parse(event.data).id === id) resolve();
-      };
-    });
-    socket.send(JSON.stringify({ id, method: "HeapProfiler.collectGarbage" }));
-    await done;
-  }
-  socket.close();
+  const inspector = await Inspector.open(request.inspectPort);
+  await inspector.call("HeapProfiler.collectGarbage");
+  await inspector.call("HeapProfiler.collectGarbage");
+  inspector.close();
   await sleep(1000); // for freed pages to leave the resident set
+}
+
+/** A session with a Deno server's V8 inspector (Chrome DevTools Protocol over a WebSocket). */
+class Inspector {
+  #nextId = 1;
+  readonly #replies = new Map<number, (result: unknown) => void>();
+
+  private constructor(readonly socket: WebSocket) {
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      this.#replies.get(message.id)?.(message.result);
+      this.#replies.delete(message.id);
+    };
+  }
+
+  static async open(port: number): Promise<Inspector> {
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onerror = reject;
+    });
+    return new Inspector(socket);
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#replies.set(id, resolve);
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
 }
 
 async function idle(count: number) {

@@ -10,6 +10,10 @@
  *
  *   deno task bench [--quick] [--rounds N] [--before DIR] [--no-cluster]
  *                   [--only fanout,paced,pairs,logins,idle,history,probes,history-memory]
+ *                   [--profile DIR] [--systems chat,floor,...]
+ *
+ * --profile DIR writes a CPU profile of each Deno server over each measured
+ * phase to DIR (figures of such a run are not comparable with others').
  *
  * --before DIR adds "chat-before", the chat build in DIR (for instance from
  * `git archive COMMIT | tar -x -C DIR`), to measure a change before and after
@@ -61,6 +65,8 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     before: { type: "string" },
     "no-cluster": { type: "boolean" },
+    profile: { type: "string" },
+    systems: { type: "string" },
   },
 });
 const quick = values.quick ?? false;
@@ -113,7 +119,7 @@ const systems: SystemName[] = [
   ...(peerProblem === null ? ["inspircd"] : []),
   ...(values.before === undefined ? [] : ["chat-before"]),
   ...(cluster === null ? CLUSTER_SYSTEMS : []),
-];
+].filter((system) => values.systems === undefined || values.systems.split(",").includes(system));
 
 type Request = Omit<LoadRequest, "system" | "port" | "serverPids" | "dir" | "caCertificate">;
 const scenarios: Request[] = [];
@@ -166,7 +172,7 @@ async function scenario(system: SystemName, request: Request, round: number): Pr
   const caCertificate = await Deno.readTextFile(join(dir, "clientkeys", "ca.crt"));
   try {
     const server = await startServer(system, dir, {
-      inspect: request.scenario === "idle",
+      inspect: request.scenario === "idle" || values.profile !== undefined,
       beforeRoot: values.before,
     });
     try {
@@ -181,6 +187,9 @@ async function scenario(system: SystemName, request: Request, round: number): Pr
         receiverPort: server.receiverPort,
         serverPids: server.pids,
         inspectPort: server.inspectPort,
+        profile: values.profile === undefined
+          ? undefined
+          : join(values.profile, `${request.scenario}-${system}-${round + 1}.cpuprofile`),
       };
       rows.push(...await runLoad(load));
     } finally {
@@ -296,7 +305,8 @@ const report = {
   rows: summary,
 };
 // Only a run of every system over every scenario replaces the summaries kept in the repository.
-const complete = only === undefined && values.before === undefined;
+const complete = only === undefined && values.before === undefined &&
+  values.profile === undefined && values.systems === undefined;
 const file = complete
   ? join(results, `${quick ? "quick" : "latest"}.json`)
   : await Deno.makeTempFile({ prefix: "chat-bench-", suffix: ".json" });
