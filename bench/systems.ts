@@ -54,6 +54,13 @@ export interface BenchConnection {
    */
   preparePublic(text: string): string;
   preparePrivate(to: string, text: string): string;
+  /**
+   * `texts.length` private messages to `to`, for a burst. chat's are sealed
+   * once and sent with that payload each time (the server cannot tell: a
+   * payload is opaque to it), since sealing hundreds of thousands of messages
+   * took the generator minutes.
+   */
+  preparePrivateBurst(to: string, texts: string[]): string[];
   /** Writes what `prepare...` made. */
   sendPrepared(frame: string): void;
   /** Resolves when what was sent has been written to the socket. */
@@ -212,6 +219,11 @@ class ChatConnection implements BenchConnection {
     return encodeFrame({ type: "public", id: this.#nextId++, text, signature });
   }
 
+  preparePrivateBurst(to: string, texts: string[]): string[] {
+    const payload = sealPrivateMessage(this.user.own, this.#peers.get(to)!, texts[0]);
+    return texts.map(() => encodeFrame({ type: "private", id: this.#nextId++, to, payload }));
+  }
+
   preparePrivate(to: string, text: string): string {
     const payload = sealPrivateMessage(this.user.own, this.#peers.get(to)!, text);
     return encodeFrame({ type: "private", id: this.#nextId++, to, payload });
@@ -289,6 +301,10 @@ class IrcConnection implements BenchConnection {
 
   preparePublic(text: string): string {
     return `PRIVMSG #bench :${text}\r\n`;
+  }
+
+  preparePrivateBurst(to: string, texts: string[]): string[] {
+    return texts.map((text) => this.preparePrivate(to, text));
   }
 
   preparePrivate(to: string, text: string): string {
