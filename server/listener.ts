@@ -213,7 +213,7 @@ export class SocketConnection implements Connection {
       ended = true;
       this.#closed = true;
       clearTimeout(this.#timer);
-      watched.delete(this);
+      unwatch(this);
       onClose(reason);
     };
     this.#expireIn(this.#limits.loginTimeoutMs, "did not log in in time");
@@ -299,7 +299,7 @@ export class SocketConnection implements Connection {
     if (this.#closed) return;
     this.#flush();
     this.#closed = true;
-    watched.delete(this);
+    unwatch(this);
     clearTimeout(this.#timer);
     this.#socket.end();
     // end() waits for queued output to be taken; a peer that takes nothing
@@ -310,7 +310,7 @@ export class SocketConnection implements Connection {
   /** Drops the connection at once, without flushing. */
   destroy(): void {
     this.#closed = true;
-    watched.delete(this);
+    unwatch(this);
     clearTimeout(this.#timer);
     this.#socket.destroy();
   }
@@ -408,11 +408,16 @@ function watch(connection: SocketConnection): void {
   tick ??= setInterval(() => {
     const now = performance.now();
     for (const c of watched) c.checkDeadline(now);
-    if (watched.size === 0) {
-      clearInterval(tick);
-      tick = undefined;
-    }
   }, DEADLINE_TICK_MS);
+}
+
+/** The tick stops with the last connection it watches (a stopped server leaves no timer). */
+function unwatch(connection: SocketConnection): void {
+  watched.delete(connection);
+  if (watched.size === 0 && tick !== undefined) {
+    clearInterval(tick);
+    tick = undefined;
+  }
 }
 
 export function formatAddress(host: string | undefined, port: number | undefined): string {
