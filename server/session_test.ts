@@ -321,6 +321,43 @@ Deno.test("Session echoes a message after storing it and delivers it to the righ
   assert.ok(erik.connection.sent.every((f) => !("re" in f)), "only the sender's copy has re");
 });
 
+Deno.test("frames are answered strictly in order, whether they wait (lookups, replies) or not", async () => {
+  const { certificateFor, open } = await setup();
+  const sam = await open(await certificateFor("sam"), register(1, "sam"));
+  const erik = await open(await certificateFor("erik"), register(1, "erik"));
+  const eve = await open(await certificateFor("eve"), register(1, "eve"));
+  for (const c of [sam, erik, eve]) c.connection.sent.length = 0;
+  const frames: ClientFrame[] = [
+    { type: "private", id: 10, to: "erik", payload: "a" }, // a lookup: waits
+    { type: "private", id: 11, to: "erik", payload: "b" }, // the same recipient: no lookup
+    { type: "public", id: 12, text: "c", signature: "s" },
+    { type: "ping", id: 13 }, // a reply: after the echoes before it
+    { type: "private", id: 14, to: "eve", payload: "d" }, // another recipient: a lookup again
+    { type: "public", id: 15, text: "e", signature: "s" },
+    { type: "private", id: 16, to: "nobody", payload: "f" },
+    { type: "users", id: 17 },
+  ];
+  for (const frame of frames) sam.session.receive(new TextEncoder().encode(encodeFrame(frame)));
+  await sam.session.settled();
+  assert.deepEqual(sam.connection.sent.map((f) => ["re" in f ? f.re : undefined, f.type]), [
+    [10, "private"],
+    [11, "private"],
+    [12, "public"],
+    [13, "pong"],
+    [14, "private"],
+    [15, "public"],
+    [16, "error"],
+    [17, "users"],
+  ]);
+  assert.deepEqual(erik.connection.sent.map((f) => f.type), [
+    "private",
+    "private",
+    "public",
+    "public",
+  ]);
+  assert.deepEqual(eve.connection.sent.map((f) => f.type), ["public", "private", "public"]);
+});
+
 Deno.test("a message stored while history is replayed comes once, after history_end", async () => {
   const { context, certificateFor, open } = await setup();
   const sam = await open(await certificateFor("sam"), register(1, "sam"));
