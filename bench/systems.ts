@@ -135,7 +135,8 @@ class LineTransport {
         if (test(line)) {
           clearTimeout(timer);
           this.onLine = previous;
-          resolve(line);
+          // A copy: the line is a view of the read buffer, which the next read overwrites.
+          resolve(line.slice());
         } else previous(line);
       };
     });

@@ -157,6 +157,10 @@ export class SocketConnection implements Connection {
   /** Frames read but not yet handed on, while the rate holds them back. */
   #inbox: Uint8Array[] = [];
   #paced = false;
+  /** The session asked to stop reading until its messages are committed. */
+  #held = false;
+  /** Told once the inbox is empty (the peer ended its side: every frame is handed on first). */
+  #inboxEmptied: (() => void) | null = null;
   #onLine: (line: Uint8Array) => void = () => {};
   #outgoing: string[] = [];
   #outgoingBytes = 0;
@@ -229,7 +233,7 @@ export class SocketConnection implements Connection {
         finish("frame too large");
         return;
       }
-      this.#inbox.push(...lines);
+      for (const line of lines) this.#inbox.push(line);
       this.#pump();
     });
     this.#socket.on("error", (error: Error) => {
@@ -242,7 +246,10 @@ export class SocketConnection implements Connection {
       // has gone must not keep its user logged in.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
-      Promise.race([settled(), grace]).finally(() => {
+      const pumped = this.#inbox.length === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#inboxEmptied = resolve);
+      Promise.race([pumped.then(settled), grace]).finally(() => {
         clearTimeout(timer);
         this.close();
       });
@@ -315,10 +322,22 @@ export class SocketConnection implements Connection {
     this.#socket.destroy();
   }
 
+  holdReading(held: boolean): void {
+    if (this.#held === held) return;
+    this.#held = held;
+    if (held) {
+      this.#socket.pause();
+    } else if (!this.#closed) {
+      if (!this.#paced) this.#socket.resume();
+      // Not from inside the session's call: frames go on in a turn of their own.
+      queueMicrotask(() => this.#pump());
+    }
+  }
+
   /** Hands queued frames on at the allowed rate; pauses reading while over it. */
   #pump(): void {
     if (this.#paced) return;
-    while (this.#inbox.length > 0 && !this.#closed) {
+    while (this.#inbox.length > 0 && !this.#closed && !this.#held) {
       const wait = this.#rate.take();
       if (wait > 0) {
         this.#paced = true;
@@ -326,12 +345,16 @@ export class SocketConnection implements Connection {
         setTimeout(() => {
           this.#paced = false;
           if (this.#closed) return;
-          this.#socket.resume();
+          if (!this.#held) this.#socket.resume();
           this.#pump();
         }, wait);
         return;
       }
       this.#onLine(this.#inbox.shift()!);
+    }
+    if (this.#inbox.length === 0 && this.#inboxEmptied !== null) {
+      this.#inboxEmptied();
+      this.#inboxEmptied = null;
     }
   }
 

@@ -47,6 +47,14 @@ export const HISTORY_PAGE_ROWS = 200;
  */
 export const HISTORY_PAGE_BYTES = 128 * 1024;
 
+/**
+ * A session's messages read but not yet committed and delivered, past which
+ * it stops reading until half of them are (reading paced to the commits: a
+ * burst does not sit whole in memory, where every young object it makes
+ * survives collections; the group commit still gathers every session's).
+ */
+export const MAX_UNPOSTED = 256;
+
 /** The socket side of a session (server/listener.ts implements it). */
 export interface Connection {
   /** "HOST:PORT" of the peer, for the log. */
@@ -68,6 +76,12 @@ export interface Connection {
   sendPaced(line: string): void;
   /** Resolves once queued output has gone to the socket. */
   drained(): Promise<void>;
+  /**
+   * Stops handing on frames (and reading) while `held`, so that a burst
+   * waits in the socket rather than in memory until what came before is
+   * committed. Optional: a connection without it is never held.
+   */
+  holdReading?(held: boolean): void;
   close(): void;
 }
 
@@ -172,7 +186,9 @@ export class Session implements Member {
 
   /** One of this session's messages was delivered (or failed): run what waited for it. */
   #onePosted(): void {
-    this.#delivered++;
+    if (this.#submitted - ++this.#delivered === MAX_UNPOSTED / 2) {
+      this.connection.holdReading?.(false);
+    }
     const waiters = this.#postedWaiters;
     while (waiters.length > 0 && waiters[0][0] <= this.#delivered) waiters.shift()![1]();
   }
@@ -493,7 +509,7 @@ export class Session implements Member {
       // After the echoes of the messages before it, as every reply.
       return this.#afterPosted(() => this.#error(re, over.refusal));
     }
-    this.#submitted++;
+    if (++this.#submitted - this.#delivered === MAX_UNPOSTED) this.connection.holdReading?.(true);
     this.context.committer.add({
       sender: user,
       recipient,

@@ -21,7 +21,13 @@ import { Delivery, type Echo } from "./delivery.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { EventLog } from "./log.ts";
-import { type Connection, HISTORY_PAGE_ROWS, type ServerContext, Session } from "./session.ts";
+import {
+  type Connection,
+  HISTORY_PAGE_ROWS,
+  MAX_UNPOSTED,
+  type ServerContext,
+  Session,
+} from "./session.ts";
 import { generator, inputs, mutateBytes, mutateFields, SEED } from "../testing/fuzz.ts";
 
 /** A register request; the server stores the encryption key and binding as given. */
@@ -46,6 +52,7 @@ class FakeConnection implements Connection {
   readonly sent: ServerFrame[] = [];
   readonly ip = "127.0.0.1";
   closed = false;
+  holdReading?: (held: boolean) => void;
   loggedIn(): void {}
   constructor(
     readonly verifiedCertificate: Uint8Array | null,
@@ -356,6 +363,23 @@ Deno.test("frames are answered strictly in order, whether they wait (lookups, re
     "public",
   ]);
   assert.deepEqual(eve.connection.sent.map((f) => f.type), ["public", "private", "public"]);
+});
+
+Deno.test("a burst stops reading at MAX_UNPOSTED uncommitted messages and resumes as they commit", async () => {
+  const { certificateFor, open } = await setup();
+  const sam = await open(await certificateFor("sam"), register(1, "sam"));
+  const holds: boolean[] = [];
+  sam.connection.holdReading = (held: boolean) => holds.push(held);
+  sam.connection.sent.length = 0;
+  const count = MAX_UNPOSTED + 10;
+  for (let id = 10; id < 10 + count; id++) {
+    const frame: ClientFrame = { type: "public", id, text: `m${id}`, signature: "s" };
+    sam.session.receive(new TextEncoder().encode(encodeFrame(frame)));
+  }
+  assert.deepEqual(holds, [true], "held once the burst reached the limit, before any commit");
+  await sam.session.settled();
+  assert.deepEqual(holds, [true, false]);
+  assert.equal(sam.connection.sent.length, count, "every message echoed");
 });
 
 Deno.test("a message stored while history is replayed comes once, after history_end", async () => {
