@@ -26,7 +26,8 @@ import { ownKeys, PeerDirectory } from "./peers.ts";
 import { PinStore } from "./pins.ts";
 import { VerifiedCache } from "./verified_cache.ts";
 import { History } from "./history.ts";
-import { obtainCredentials, RegistrationError, type Signer } from "./registration.ts";
+import type { Signer } from "./registration.ts";
+import { certifyNewKeys, type EnrolmentContext, finishEnrolment } from "./enrolment.ts";
 import { Output } from "./output.ts";
 import { AUTHENTICATION_SUCCEEDED, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
 import {
@@ -267,7 +268,18 @@ export class ChatClient {
 
   async #register(name: string, typed: string | undefined): Promise<void> {
     const store = this.#options.store;
+    const context: EnrolmentContext = { ...this.#options, output: this.#output };
     let password = typed;
+    let credentials: Credentials | null;
+    let staged: StagedRegistration;
+    // The second /register of an enrolment through files (enrolment.ts).
+    const enrolled = await finishEnrolment(context, name, typed);
+    if (enrolled === null) return;
+    if (enrolled !== "none") {
+      ({ credentials, password } = enrolled);
+      staged = await store.stage(name, credentials, password);
+      return await this.#submit(name, credentials, staged, true);
+    }
     if (password === undefined) {
       await this.#output.settle();
       const asked = await this.#askNewPassword(name);
@@ -288,24 +300,24 @@ export class ChatClient {
       );
       return;
     }
-    let credentials: Credentials;
-    let staged: StagedRegistration;
     if (pending !== null) {
       ({ credentials, registration: staged } = pending);
     } else {
-      try {
-        credentials = await obtainCredentials(
-          name,
-          this.#options.sign,
-          this.#options.caCertificate,
-        );
-      } catch (error) {
-        if (!(error instanceof RegistrationError)) throw error;
-        await this.#output.reply(`error: registration failed: ${error.message}`);
-        return;
-      }
+      credentials = await certifyNewKeys(context, name, password);
+      if (credentials === null) return;
       staged = await store.stage(name, credentials, password);
     }
+    await this.#submit(name, credentials, staged, false);
+  }
+
+  /** Registers `name` with staged keys; `enrolled` when they came through files. */
+  async #submit(
+    name: string,
+    credentials: Credentials,
+    staged: StagedRegistration,
+    enrolled: boolean,
+  ): Promise<void> {
+    const store = this.#options.store;
     let committed = false;
     const accepted = async () => {
       await staged.commit();
@@ -314,7 +326,9 @@ export class ChatClient {
     const outcome = await this.#enter("register", name, credentials, accepted);
     if (committed) {
       this.#unlocked.set(name, credentials);
-      return await store.removeStaged(name);
+      await store.removeStaged(name);
+      if (enrolled) await store.endEnrolment(name);
+      return;
     }
     if (outcome === "refused") return await staged.abandon();
     // The server may have stored it: keep the keys until we know.

@@ -4,11 +4,21 @@
  * `chat ca sign` as a separate process: "visiting the TTP in person". The
  * client never reads ttpkeys/; the TTP process never sees the private key.
  * The certificate that comes back is checked before it is kept.
+ *
+ * Where the TTP is not on this machine, the same ceremony goes through files
+ * (SPEC section 1): the request is written out, the TTP signs it wherever it
+ * is, and the certificate it returns completes the registration with the key
+ * made the first time (client/client.ts, client/store.ts).
  */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { createRequest, publicKeyOf, verifyClientCertificate } from "../pki/certificates.ts";
-import { equalBytes, exportPrivateKeyPem, generateKeyPair } from "../pki/keys.ts";
+import { createRequest, verifyClientCertificate } from "../pki/certificates.ts";
+import {
+  equalBytes,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  publicKeyOfPrivatePem,
+} from "../pki/keys.ts";
 import { x509 } from "../pki/x509.ts";
 import type { Credentials } from "./connection.ts";
 import { generateEncryptionKeyPair } from "../e2e/keys.ts";
@@ -53,6 +63,10 @@ export function processSigner(dataDir: string): Signer {
     const { code, stdout, stderr } = await child.output();
     if (code !== 0) {
       const reason = new TextDecoder().decode(stderr).trim().split("\n")[0] ?? "";
+      // Our own program's words (pki/authority.ts): there is no CA here.
+      if (/^chat: error: cannot read "[^"]*ca\.key": not found$/.test(reason)) {
+        throw new TtpAbsentError("the TTP is not on this machine");
+      }
       throw new RegistrationError(
         `the TTP did not sign the request${
           reason ? `: ${reason.replace(/^chat: error: /, "")}` : ""
@@ -63,36 +77,70 @@ export function processSigner(dataDir: string): Signer {
   };
 }
 
+/** The TTP is not on this machine (no CA key where `chat ca sign` looks): enrol through files. */
+export class TtpAbsentError extends RegistrationError {
+  override name = "TtpAbsentError";
+}
+
+/** A user's new private keys, as PEM, and the certificate request for the identity key. */
+export interface NewKeys {
+  key: string;
+  encryptionKey: string;
+  request: string;
+}
+
 /**
- * Makes the user's identity and encryption key pairs, has the identity key
- * certified for `name`, and checks that the certificate is for that key. (The
- * encryption key is bound by the user's own signature, e2e/README.md.)
+ * Makes the user's identity and encryption key pairs and the request that
+ * asks the TTP to certify the identity key for `name`. (The encryption key is
+ * bound by the user's own signature, e2e/README.md.)
  */
+export async function makeKeys(name: string): Promise<NewKeys> {
+  const keys = await generateKeyPair();
+  const encryption = generateEncryptionKeyPair();
+  return {
+    key: await exportPrivateKeyPem(keys.privateKey),
+    encryptionKey: encryption.privatePem,
+    request: await createRequest(name, keys),
+  };
+}
+
+/**
+ * Checks that a certificate from the TTP verifies against the CA, names
+ * `name` and is for the identity key in `keys`, and returns the credentials.
+ * `source` names where it came from, for the error.
+ */
+export async function acceptCertificate(
+  name: string,
+  keys: { key: string; encryptionKey: string },
+  certificatePem: string,
+  caCertificatePem: string,
+  source = "the TTP's certificate",
+): Promise<Credentials> {
+  let der: Uint8Array;
+  try {
+    der = new Uint8Array(new x509.X509Certificate(certificatePem).rawData);
+  } catch {
+    throw new RegistrationError(`${source} is not a certificate`);
+  }
+  const identity = await verifyClientCertificate(der, new x509.X509Certificate(caCertificatePem))
+    .catch((error) => {
+      throw new RegistrationError(`${source} does not verify: ${error.message}`);
+    });
+  if (identity.name !== name) {
+    throw new RegistrationError(`${source} names "${identity.name}", not "${name}"`);
+  }
+  if (!equalBytes(identity.publicKey, await publicKeyOfPrivatePem(keys.key))) {
+    throw new RegistrationError(`${source} is not for the key made for ${name} on this machine`);
+  }
+  return { certificate: certificatePem, key: keys.key, encryptionKey: keys.encryptionKey };
+}
+
+/** Makes new keys and has the TTP certify them at once (the TTP is local). */
 export async function obtainCredentials(
   name: string,
   sign: Signer,
   caCertificatePem: string,
 ): Promise<Credentials> {
-  const keys = await generateKeyPair();
-  const encryption = generateEncryptionKeyPair();
-  const certificatePem = await sign(await createRequest(name, keys));
-  let der: Uint8Array;
-  try {
-    der = new Uint8Array(new x509.X509Certificate(certificatePem).rawData);
-  } catch {
-    throw new RegistrationError("the TTP returned something that is not a certificate");
-  }
-  const identity = await verifyClientCertificate(der, new x509.X509Certificate(caCertificatePem))
-    .catch((error) => {
-      throw new RegistrationError(`the TTP's certificate does not verify: ${error.message}`);
-    });
-  const expectedKey = await publicKeyOf(keys);
-  if (identity.name !== name || !equalBytes(identity.publicKey, expectedKey)) {
-    throw new RegistrationError("the TTP's certificate is not for this name and key");
-  }
-  return {
-    certificate: certificatePem,
-    key: await exportPrivateKeyPem(keys.privateKey),
-    encryptionKey: encryption.privatePem,
-  };
+  const keys = await makeKeys(name);
+  return await acceptCertificate(name, keys, await sign(keys.request), caCertificatePem);
 }

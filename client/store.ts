@@ -12,6 +12,13 @@
  * A registration is staged in a hidden `.pending-NAME-*` folder and moved to
  * `NAME/` only when the server accepted it. Names are validated before they
  * become paths.
+ *
+ * Enrolment from a machine without the TTP (SPEC section 1) keeps, until
+ * the registration completes:
+ *
+ *   clientkeys/NAME.csr        the certificate request, for the TTP
+ *   clientkeys/.enrol-NAME/    the keys it was made for (key.pem or key.age)
+ *   clientkeys/NAME.crt        the TTP's answer, put there by the user
  */
 
 import { dirname, join } from "node:path";
@@ -134,24 +141,80 @@ export class KeyStore {
   async #loadFrom(folder: string, password?: string): Promise<Credentials> {
     const certificate = await readSmall(join(folder, CERTIFICATE_FILE));
     if (certificate === null) throw new IncompleteKeysError("no keys for this user");
-    const sealed = await readSmallBytes(join(folder, SEALED_KEY_FILE));
-    if (sealed !== null) {
-      if (password === undefined) throw new PasswordNeededError("key needs a password");
-      const decrypter = new Decrypter();
-      decrypter.addPassphrase(password);
-      let keys: string;
-      try {
-        keys = await decrypter.decrypt(sealed, "text");
-      } catch {
-        throw new CredentialsError("wrong password");
-      }
-      return { certificate, ...splitKeyFile(keys) };
-    }
-    const keys = await readSmall(join(folder, PLAIN_KEY_FILE));
-    if (keys === null) throw new IncompleteKeysError("no keys for this user");
+    const keys = await readKeys(folder, password);
     // A password for a key that has none would give a false sense of safety.
-    if (password !== undefined) throw new CredentialsError("key has no password");
-    return { certificate, ...splitKeyFile(keys) };
+    if (!keys.sealed && password !== undefined) throw new CredentialsError("key has no password");
+    return { certificate, key: keys.key, encryptionKey: keys.encryptionKey };
+  }
+
+  /** The files of `name`'s enrolment through files (see the module comment). */
+  enrolmentFiles(name: string): { request: string; certificate: string } {
+    this.#userFolder(name); // validates the name
+    return { request: join(this.dir, `${name}.csr`), certificate: join(this.dir, `${name}.crt`) };
+  }
+
+  /**
+   * Starts an enrolment: keeps the keys (sealed with `password` if given)
+   * and writes the request for the TTP. Never overwrites either.
+   */
+  async startEnrolment(
+    name: string,
+    keys: { key: string; encryptionKey: string },
+    requestPem: string,
+    password?: string,
+  ): Promise<void> {
+    const folder = this.#enrolmentFolder(name);
+    await Deno.mkdir(folder, { mode: 0o700 });
+    try {
+      await writeKeys(folder, keys, password);
+      const { request } = this.enrolmentFiles(name);
+      assertNoSymlinkBelow(this.dir, request);
+      await writeNew(request, requestPem, 0o644);
+    } catch (error) {
+      await Deno.remove(folder, { recursive: true }).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * The pending enrolment of `name`, or null: its keys (decrypted with
+   * `password`), its request, and the TTP's certificate once the user put it
+   * in place (null until then).
+   */
+  async loadEnrolment(name: string, password?: string): Promise<
+    | null
+    | {
+      key: string;
+      encryptionKey: string;
+      sealed: boolean;
+      request: string | null;
+      certificate: string | null;
+    }
+  > {
+    const folder = this.#enrolmentFolder(name);
+    if (!(await exists(folder))) return null;
+    const keys = await readKeys(folder, password);
+    const files = this.enrolmentFiles(name);
+    return {
+      ...keys,
+      request: await readSmall(files.request, this.dir),
+      certificate: await readSmall(files.certificate, this.dir),
+    };
+  }
+
+  /** The enrolment completed: its request, keys and certificate file go (the keys live on in NAME/). */
+  async endEnrolment(name: string): Promise<void> {
+    const files = this.enrolmentFiles(name);
+    for (const path of [files.request, files.certificate, this.#enrolmentFolder(name)]) {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    }
+  }
+
+  #enrolmentFolder(name: string): string {
+    this.#userFolder(name); // validates the name
+    const folder = join(this.dir, `.enrol-${name}`);
+    assertNoSymlinkBelow(this.dir, folder);
+    return folder;
   }
 
   /** Writes new keys in a staging folder, the key encrypted when there is a password. */
@@ -170,19 +233,7 @@ export class KeyStore {
     await Deno.mkdir(staging, { mode: 0o700 });
     try {
       await writeNew(join(staging, CERTIFICATE_FILE), credentials.certificate, 0o644);
-      const keys = credentials.key + credentials.encryptionKey;
-      if (password === undefined) {
-        await writeNew(join(staging, PLAIN_KEY_FILE), keys, 0o600);
-      } else {
-        const encrypter = new Encrypter();
-        encrypter.setPassphrase(password);
-        encrypter.setScryptWorkFactor(SCRYPT_WORK_FACTOR);
-        await writeNew(
-          join(staging, SEALED_KEY_FILE),
-          await encrypter.encrypt(keys),
-          0o600,
-        );
-      }
+      await writeKeys(staging, credentials, password);
     } catch (error) {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
       throw error;
@@ -222,6 +273,43 @@ export class KeyStore {
 const PEM_BLOCK =
   /-----BEGIN PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PRIVATE KEY-----\r?\n?/g;
 
+/** Writes a user's two private keys in `folder`: key.pem, or key.age sealed with `password`. */
+async function writeKeys(
+  folder: string,
+  credentials: { key: string; encryptionKey: string },
+  password?: string,
+): Promise<void> {
+  const keys = credentials.key + credentials.encryptionKey;
+  if (password === undefined) return await writeNew(join(folder, PLAIN_KEY_FILE), keys, 0o600);
+  const encrypter = new Encrypter();
+  encrypter.setPassphrase(password);
+  encrypter.setScryptWorkFactor(SCRYPT_WORK_FACTOR);
+  await writeNew(join(folder, SEALED_KEY_FILE), await encrypter.encrypt(keys), 0o600);
+}
+
+/** Reads the two private keys of `folder`, decrypting key.age with `password`. */
+async function readKeys(
+  folder: string,
+  password?: string,
+): Promise<{ key: string; encryptionKey: string; sealed: boolean }> {
+  const sealed = await readSmallBytes(join(folder, SEALED_KEY_FILE));
+  if (sealed !== null) {
+    if (password === undefined) throw new PasswordNeededError("key needs a password");
+    const decrypter = new Decrypter();
+    decrypter.addPassphrase(password);
+    let keys: string;
+    try {
+      keys = await decrypter.decrypt(sealed, "text");
+    } catch {
+      throw new CredentialsError("wrong password");
+    }
+    return { ...splitKeyFile(keys), sealed: true };
+  }
+  const keys = await readSmall(join(folder, PLAIN_KEY_FILE));
+  if (keys === null) throw new IncompleteKeysError("no keys for this user");
+  return { ...splitKeyFile(keys), sealed: false };
+}
+
 /** The two PEM blocks of a key file: identity key, then encryption key. */
 function splitKeyFile(text: string): { key: string; encryptionKey: string } {
   const blocks = text.match(PEM_BLOCK) ?? [];
@@ -230,8 +318,12 @@ function splitKeyFile(text: string): { key: string; encryptionKey: string } {
   return { key, encryptionKey };
 }
 
-async function readSmallBytes(path: string): Promise<Uint8Array | null> {
-  assertNoSymlinkBelow(dirname(dirname(path)), path);
+/** A small file's bytes, or null when it does not exist; no link may lead out of `base`. */
+async function readSmallBytes(
+  path: string,
+  base = dirname(dirname(path)),
+): Promise<Uint8Array | null> {
+  assertNoSymlinkBelow(base, path);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -257,8 +349,8 @@ async function readSmallBytes(path: string): Promise<Uint8Array | null> {
   }
 }
 
-async function readSmall(path: string): Promise<string | null> {
-  const bytes = await readSmallBytes(path);
+async function readSmall(path: string, base?: string): Promise<string | null> {
+  const bytes = await readSmallBytes(path, base);
   return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
