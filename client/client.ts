@@ -29,6 +29,7 @@ import { History } from "./history.ts";
 import type { Signer } from "./registration.ts";
 import { certifyNewKeys, type EnrolmentContext, finishEnrolment } from "./enrolment.ts";
 import { Output } from "./output.ts";
+import { Outbox, type OutgoingMessage, reconnectDelay } from "./outbox.ts";
 import { AUTHENTICATION_SUCCEEDED, REGISTRATION_SUCCEEDED, REPLIES } from "./render.ts";
 import {
   CredentialsError,
@@ -70,14 +71,25 @@ export interface ClientOptions {
 /** What a logged-in user has: their keys, their peers' keys, their inbox. */
 interface Session {
   name: string;
+  /** The keys it logged in with, kept to log in again after a lost connection. */
+  credentials: Credentials;
+  /** The live connection; replaced when the client reconnects. */
   connection: ServerConnection;
   directory: PeerDirectory;
   inbox: Inbox;
   /** The window shown at login, the store of verified messages, /history. */
   history: History;
+  /** The newest message id shown: what a history after reconnecting repeats is skipped. */
+  lastShownId: number;
   /** Runs when the server accepts, before the history is shown (keeps staged keys). */
   accepted?: () => Promise<void>;
 }
+
+/** SPEC section 2's words for a lost connection (exact). */
+export const CONNECTION_LOST = "error: connection to the server lost; reconnecting";
+export const RECONNECTED = "reconnected to the server";
+/** At end of input, how long to wait for a lost server to come back before giving up. */
+export const FINISH_RECONNECT_MS = 60_000;
 
 type Request = ClientFrame & { id: number };
 
@@ -105,7 +117,14 @@ export class ChatClient {
   readonly #unlocked = new Map<string, Credentials>();
   /** Every output line passes through here, in order. */
   readonly #output: Output;
-  /** Set when the live connection ended without our asking. */
+  /** Messages not yet acknowledged, sent again after a reconnection. */
+  readonly #outbox = new Outbox();
+  /** While reconnecting: resolves once logged in again (or given up). */
+  #reconnecting: Promise<void> | null = null;
+  /** The login request of a reconnection: its replies are not shown as answers. */
+  #reconnectLogin: number | null = null;
+  #finishing = false;
+  /** Set when the client gave up on the connection (it cannot log in again). */
   #lost: string | null = null;
   #onLost!: () => void;
   /** Resolves when the live connection ends without our asking. */
@@ -150,8 +169,22 @@ export class ChatClient {
 
   /** End of input or /exit: wait (bounded) for replies, log out, close. */
   async finish(): Promise<void> {
+    if (this.#reconnecting !== null && this.#outbox.size > 0) {
+      // What was typed is sent once the server is back: wait for it, bounded.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise((resolve) => timer = setTimeout(resolve, FINISH_RECONNECT_MS));
+      await Promise.race([this.#reconnecting, late]);
+      clearTimeout(timer);
+    }
+    this.#finishing = true;
     clearInterval(this.#keepalive);
     await this.#output.settle();
+    if (this.#outbox.size > 0 && this.#lost === null) {
+      this.#lost = "messages not sent";
+      this.#output.print(
+        `error: ${this.#outbox.size} message(s) not sent: the server did not come back in time`,
+      );
+    }
     await this.#session?.inbox.flush();
     await this.#session?.history.close();
     const connection = this.#connection;
@@ -190,12 +223,7 @@ export class ChatClient {
         return true;
       case "public": {
         const signature = signPublicMessage(session.directory.me, command.text);
-        this.#pipeline(session, {
-          type: "public",
-          id: this.#nextId++,
-          text: command.text,
-          signature,
-        });
+        this.#sendMessage(session, { type: "public", text: command.text, signature });
         return true;
       }
       case "private":
@@ -230,7 +258,7 @@ export class ChatClient {
       );
     }
     const payload = sealPrivateMessage(session.directory.me, lookup.peer, text);
-    this.#pipeline(session, { type: "private", id: this.#nextId++, to, payload });
+    this.#sendMessage(session, { type: "private", to, payload });
   }
 
   async #showFingerprint(session: Session, name: string | undefined): Promise<void> {
@@ -418,11 +446,20 @@ export class ChatClient {
       me,
       this.#ca,
       new PinStore(this.#options.store.userFolder(name)),
-      (peer) => this.#fetchKeys(connection, peer),
+      (peer) => this.#fetchKeys(session, peer),
     );
     const folder = this.#options.store.userFolder(name);
     const inbox = new Inbox(directory, new VerifiedCache(folder));
-    const session: Session = { name, connection, directory, inbox, history, accepted };
+    const session: Session = {
+      name,
+      credentials,
+      connection,
+      directory,
+      inbox,
+      history,
+      lastShownId: 0,
+      accepted,
+    };
     this.#entering = session;
     const id = this.#nextId++;
     const request: Request = kind === "register"
@@ -456,21 +493,32 @@ export class ChatClient {
       return final ? "refused" : "lost";
     }
     this.#options.ui.setUser(name);
-    const users = this.#nextId++;
-    this.#silentUsers.add(users);
-    connection.request({ type: "users", id: users });
-    this.#keepalive = setInterval(
-      () => connection.request({ type: "ping", id: this.#nextId++ }),
-      KEEPALIVE_MS,
-    );
+    this.#requestOnlineNames(connection);
+    this.#startKeepalive(session);
     await anonymous?.close(true);
     return "entered";
   }
 
-  async #fetchKeys(connection: ServerConnection, name: string): Promise<KeysReply | null> {
+  /** Asks, without showing the reply, who is online (for completion; presence keeps it current). */
+  #requestOnlineNames(connection: ServerConnection): void {
+    const users = this.#nextId++;
+    this.#silentUsers.add(users);
+    connection.request({ type: "users", id: users });
+  }
+
+  #startKeepalive(session: Session): void {
+    clearInterval(this.#keepalive);
+    this.#keepalive = setInterval(
+      () => session.connection.request({ type: "ping", id: this.#nextId++ }),
+      KEEPALIVE_MS,
+    );
+  }
+
+  async #fetchKeys(session: Session, name: string): Promise<KeysReply | null> {
+    await this.#live(session);
     const id = this.#nextId++;
     this.#keyFetches.add(id);
-    const reply = await connection.request({ type: "keys", id, name });
+    const reply = await session.connection.request({ type: "keys", id, name });
     this.#keyFetches.delete(id);
     if (reply?.type === "keys") return reply;
     if (reply?.type === "error" && reply.code === "user_not_found") return null;
@@ -479,7 +527,91 @@ export class ChatClient {
 
   /** Sends a request without waiting; its reply is awaited before local replies and at the end. */
   #pipeline(session: Session, request: Request): void {
-    this.#output.track(session.connection.request(request));
+    this.#output.track(this.#live(session).then(() => session.connection.request(request)));
+  }
+
+  /** Resolves when `session` has a live connection again (at once when it has one). */
+  async #live(session: Session): Promise<void> {
+    while (session.connection.endReason !== null && this.#reconnecting !== null) {
+      await this.#reconnecting;
+    }
+  }
+
+  /** Sends a message now, or after reconnecting; its echo acknowledges it. */
+  #sendMessage(session: Session, message: OutgoingMessage): void {
+    const { cid, acknowledged } = this.#outbox.add(message);
+    this.#output.track(acknowledged);
+    if (this.#reconnecting === null) this.#transmit(session, cid);
+  }
+
+  #transmit(session: Session, cid: string): void {
+    const frame = this.#outbox.frame(cid, this.#nextId++);
+    if (frame === null) return;
+    session.connection.request(frame as Request).then((reply) => {
+      // No reply: the connection was lost; the message goes again after reconnecting.
+      if (reply !== null) this.#outbox.acknowledge(cid);
+    });
+  }
+
+  /**
+   * Logs in again after a lost connection, with the same keys, waiting about
+   * 1 s doubling to 30 s between attempts; then sends what was never
+   * acknowledged. Gives up only when the server refuses the identity
+   * (banned, revoked) or the input has ended and the wait is over.
+   */
+  #reconnect(session: Session): void {
+    if (this.#reconnecting !== null) return;
+    clearInterval(this.#keepalive);
+    this.#output.enqueue(() => [CONNECTION_LOST]);
+    const reconnecting: Promise<void> = (async () => {
+      for (let attempt = 0; !this.#finishing; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, reconnectDelay(attempt)));
+        if (this.#finishing) break;
+        let connection: ServerConnection;
+        try {
+          connection = await this.#open(session.credentials);
+        } catch (error) {
+          if (error instanceof ConnectError) continue;
+          throw error;
+        }
+        const previous = session.connection;
+        session.connection = connection;
+        const id = this.#nextId++;
+        this.#reconnectLogin = id;
+        // Only what came after the last message shown: the rest was seen.
+        const reply = await connection.request({
+          type: "login",
+          id,
+          name: session.name,
+          after: Math.max(session.lastShownId, session.history.newest),
+        });
+        await this.#output.shown();
+        if (reply?.type === "history_end") {
+          this.#reconnecting = null;
+          this.#reconnectLogin = null;
+          this.#connection = connection;
+          this.#requestOnlineNames(connection);
+          this.#startKeepalive(session);
+          for (const cid of this.#outbox.pending()) this.#transmit(session, cid);
+          return;
+        }
+        session.connection = previous;
+        await connection.close();
+        if (reply?.type === "error" && reply.code === "invalid_credentials") {
+          // Banned or revoked: trying again cannot help.
+          this.#lost = "invalid credentials";
+          this.#output.print(REPLIES.invalid_credentials);
+          this.#output.print(`hint: the server no longer accepts ${session.name}'s key`);
+          this.#onLost();
+          return;
+        }
+      }
+    })().finally(() => {
+      if (this.#reconnecting !== reconnecting) return;
+      this.#reconnecting = null;
+      this.#reconnectLogin = null;
+    });
+    this.#reconnecting = reconnecting;
   }
 
   #open(credentials: Credentials | null): Promise<ServerConnection> {
@@ -496,10 +628,7 @@ export class ChatClient {
           this.#connection = null;
           return;
         }
-        clearInterval(this.#keepalive);
-        this.#lost = reason;
-        this.#output.enqueue(() => [`error: disconnected: ${reason}`]);
-        this.#onLost();
+        if (connection === this.#session.connection) this.#reconnect(this.#session);
       },
     );
   }
@@ -521,6 +650,9 @@ export class ChatClient {
       case "pong":
         return;
       case "ok": {
+        if (frame.re === this.#reconnectLogin) {
+          return this.#output.enqueue(() => [RECONNECTED]);
+        }
         const accepted = this.#entering?.connection === connection
           ? this.#entering.accepted
           : undefined;
@@ -532,8 +664,9 @@ export class ChatClient {
         });
       }
       case "error":
-        // A key fetch's caller reports its errors in its own words.
+        // A key fetch's caller reports its errors in its own words, a reconnection too.
         if (frame.re !== undefined && this.#keyFetches.has(frame.re)) return;
+        if (frame.re !== undefined && frame.re === this.#reconnectLogin) return;
         return this.#output.enqueue(() => [REPLIES[frame.code]]);
       case "users": {
         const names = [...(this.#users.get(frame.re) ?? []), ...frame.names];
@@ -554,6 +687,9 @@ export class ChatClient {
       case "private": {
         const session = [this.#session, this.#entering].find((s) => s?.connection === connection);
         if (!session) return;
+        // Shown already: a history after reconnecting repeats it, or a resend's echo.
+        if (frame.id <= session.lastShownId) return;
+        session.lastShownId = frame.id;
         return this.#output.enqueue(() =>
           session.history.take(frame, (f) => session.inbox.check(f))
         );

@@ -81,7 +81,9 @@ export async function finishEnrolment(
     });
   }
   if (certificate === null) {
-    await output.reply(`error: registration not complete: no certificate at ${files.certificate} yet`);
+    await output.reply(
+      `error: registration not complete: no certificate at ${files.certificate} yet`,
+    );
     output.print(signHint(store, name));
     return null;
   }

@@ -33,6 +33,11 @@ export interface NewMessage {
   body: string;
   signature: string | null;
   time: number;
+  /**
+   * The id the sender's client chose for it (protocol/README.md, "cid"), so
+   * a resend after a lost connection is recognised; null when none was given.
+   */
+  clientId?: string | null;
 }
 
 export interface StoredMessage {
@@ -87,6 +92,13 @@ export interface Store {
    * when this resolves; none when it rejects.
    */
   appendMessages(messages: readonly NewMessage[]): Promise<StoredMessage[]>;
+
+  /**
+   * The message `sender` stored with the client-chosen id `clientId`, or
+   * null: a client resending what it never saw acknowledged gets the stored
+   * one back instead of storing it twice.
+   */
+  findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null>;
 
   /** The id of the newest committed message (0 when there is none). */
   lastMessageId(): Promise<number>;

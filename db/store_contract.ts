@@ -137,6 +137,18 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.deepEqual(await store.appendMessages([]), []);
   });
 
+  test("findByClientId() finds what a sender stored under a client id, and only that", async (store) => {
+    const sam = (await store.createUser("sam", contractUser(1), 0))!;
+    const erik = (await store.createUser("erik", contractUser(2), 0))!;
+    const [stored] = await store.appendMessages([
+      { ...message(sam, erik, "once"), clientId: "c1-AAAAAAAAAAAAAAAA" },
+      message(sam, null, "no id"),
+    ]);
+    assert.deepEqual(await store.findByClientId(sam, "c1-AAAAAAAAAAAAAAAA"), stored);
+    assert.equal(await store.findByClientId(erik, "c1-AAAAAAAAAAAAAAAA"), null);
+    assert.equal(await store.findByClientId(sam, "c2-AAAAAAAAAAAAAAAA"), null);
+  });
+
   test("historyPage() gives public messages and one's own private ones, oldest first", async (store) => {
     const sam = (await store.createUser("sam", contractUser(1), 0))!;
     const erik = (await store.createUser("erik", contractUser(2), 0))!;

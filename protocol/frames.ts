@@ -54,8 +54,8 @@ export type ClientFrame =
   | { type: "users"; id: number }
   | { type: "keys"; id: number; name: string }
   | { type: "ping"; id: number }
-  | { type: "public"; id: number; text: string; signature: string }
-  | { type: "private"; id: number; to: string; payload: string }
+  | { type: "public"; id: number; text: string; signature: string } & Resendable
+  | { type: "private"; id: number; to: string; payload: string } & Resendable
   | { type: "exit" };
 
 export interface LoginRequest {
@@ -71,6 +71,16 @@ export interface LoginRequest {
 export interface HistoryRequest extends HistoryRange {
   type: "history";
   id: number;
+}
+
+/**
+ * A message request may carry the id its client chose (`cid`), kept with the
+ * message; `resend` marks a request sent again after a lost connection, which
+ * the server answers with the message it already stored under that id.
+ */
+export interface Resendable {
+  cid?: string;
+  resend?: true;
 }
 
 export interface RegisterRequest {
@@ -280,6 +290,7 @@ export function decodeClientFrame(line: Uint8Array): ClientFrame {
         id: requestId(object.id),
         text: messageText(object.text),
         signature: signature(object.signature),
+        ...resendable(object),
       };
     case "private":
       return {
@@ -287,6 +298,7 @@ export function decodeClientFrame(line: Uint8Array): ClientFrame {
         id: requestId(object.id),
         to: userName(object.to),
         payload: payload(object.payload),
+        ...resendable(object),
       };
     case "exit":
       return { type: "exit" };
@@ -434,6 +446,21 @@ export function endsRequest(frame: ServerFrame): boolean {
   if (!("re" in frame) || frame.re === undefined) return false;
   if (frame.type === "ok" || frame.type === "history_start") return false;
   return !(frame.type === "users" && frame.more === true);
+}
+
+/** A message request's `cid` (16 to 64 of A-Z a-z 0-9 _ -) and `resend` (true), both optional. */
+function resendable(object: Record<string, unknown>): Resendable {
+  const { cid, resend } = object;
+  if (cid === undefined) {
+    if (resend !== undefined) throw new ProtocolError("invalid_format", "resend without cid");
+    return {};
+  }
+  if (typeof cid !== "string" || !/^[A-Za-z0-9_-]{16,64}$/.test(cid)) {
+    throw new ProtocolError("invalid_format", "bad cid");
+  }
+  if (resend === undefined) return { cid };
+  if (resend !== true) throw new ProtocolError("invalid_format", "bad resend");
+  return { cid, resend };
 }
 
 function timestamp(value: unknown): number {

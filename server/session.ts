@@ -243,14 +243,17 @@ export class Session implements Member {
     }
     if (this.#state === "member") {
       // The fast path: nothing to wait for (messages are echoed once committed).
-      if (frame.type === "public") return this.#post(frame.id, null, frame.text, frame.signature);
-      if (frame.type === "private" && frame.to === this.#lastRecipient?.name) {
-        return this.#post(frame.id, this.#lastRecipient, frame.payload, null);
+      // (A resend first looks for the stored copy: it takes the slow path.)
+      if (frame.type === "public" && !frame.resend) {
+        return this.#post(frame.id, null, frame.text, frame.signature, frame.cid);
+      }
+      if (frame.type === "private" && !frame.resend && frame.to === this.#lastRecipient?.name) {
+        return this.#post(frame.id, this.#lastRecipient, frame.payload, null, frame.cid);
       }
     }
     // Replies keep the order of requests: an answer waits for the echoes of
     // the messages sent before it (they wait for their group commit).
-    if (frame.type !== "public" && frame.type !== "private") {
+    if ((frame.type !== "public" && frame.type !== "private") || frame.resend) {
       if (this.#delivered !== this.#submitted) {
         return this.#posted().then(() => this.#dispatch(frame));
       }
@@ -310,16 +313,18 @@ export class Session implements Member {
       }
       case "public":
         if (!member) return this.#error(frame.id, "not_available");
-        return this.#post(frame.id, null, frame.text, frame.signature);
+        if (frame.resend && await this.#echoStored(frame.id, frame.cid!)) return;
+        return this.#post(frame.id, null, frame.text, frame.signature, frame.cid);
       case "private": {
         if (!member) return this.#error(frame.id, "not_available");
+        if (frame.resend && await this.#echoStored(frame.id, frame.cid!)) return;
         const recipient = await this.context.store.findUser(frame.to);
         if (recipient === null) {
           // After the echoes of the messages before it, as every reply.
           return this.#afterPosted(() => this.#error(frame.id, "user_not_found"));
         }
         this.#lastRecipient = recipient;
-        return this.#post(frame.id, recipient, frame.payload, null);
+        return this.#post(frame.id, recipient, frame.payload, null, frame.cid);
       }
       case "exit":
         this.connection.close();
@@ -496,8 +501,27 @@ export class Session implements Member {
     }
   }
 
+  /**
+   * A message sent again after a lost connection: when it was stored the
+   * first time, its sender gets that message as the echo (nobody gets it
+   * twice) and true; false when it must be stored now.
+   */
+  async #echoStored(re: number, clientId: string): Promise<boolean> {
+    await this.#posted(); // an earlier copy on this connection is committed first
+    const stored = await this.context.store.findByClientId(this.#user!, clientId);
+    if (stored === null) return false;
+    this.#send({ ...messageFrame(stored), re });
+    return true;
+  }
+
   /** Commits (with others, server/committer.ts), then delivers: the echo is the acknowledgement. */
-  #post(re: number, recipient: StoredUser | null, body: string, signature: string | null): void {
+  #post(
+    re: number,
+    recipient: StoredUser | null,
+    body: string,
+    signature: string | null,
+    clientId?: string,
+  ): void {
     const user = this.#user!;
     const over = this.context.quotas.take(user.id, body.length + (signature?.length ?? 0));
     if (over !== null) {
@@ -516,6 +540,7 @@ export class Session implements Member {
       body,
       signature,
       time: this.context.clock(),
+      clientId: clientId ?? null,
     }, {
       member: this,
       re,

@@ -63,4 +63,9 @@ export const MIGRATIONS: readonly string[] = [
     WHERE id NOT IN (SELECT min(id) FROM users GROUP BY skeleton);
   CREATE UNIQUE INDEX users_by_skeleton ON users (skeleton);
   `,
+  // 3: the id a sender's client chose for each message, as db/sqlite/migrations.ts 4.
+  `
+  ALTER TABLE messages ADD COLUMN client_id text;
+  CREATE INDEX messages_by_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
+  `,
 ];

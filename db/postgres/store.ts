@@ -31,11 +31,11 @@ const APPEND = `
   WITH counter AS (
     UPDATE message_counter SET last = last + $1 RETURNING last - $1 AS base
   )
-  INSERT INTO messages (id, time, sender_id, recipient_id, body, signature)
-  SELECT counter.base + m.n, m.time, m.sender_id, m.recipient_id, m.body, m.signature
+  INSERT INTO messages (id, time, sender_id, recipient_id, body, signature, client_id)
+  SELECT counter.base + m.n, m.time, m.sender_id, m.recipient_id, m.body, m.signature, m.client_id
   FROM counter,
-       unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[])
-         WITH ORDINALITY AS m (time, sender_id, recipient_id, body, signature, n)
+       unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+         WITH ORDINALITY AS m (time, sender_id, recipient_id, body, signature, client_id, n)
   RETURNING id`;
 
 export class PostgresStore implements Store {
@@ -112,6 +112,7 @@ export class PostgresStore implements Store {
       messages.map((m) => m.recipient?.id ?? null),
       messages.map((m) => m.body),
       messages.map((m) => m.signature),
+      messages.map((m) => m.clientId ?? null),
     ], { prepare: true });
     let base = Infinity;
     for (const row of rows) base = Math.min(base, Number(row.id));
@@ -123,6 +124,15 @@ export class PostgresStore implements Store {
       body: m.body,
       signature: m.signature,
     }));
+  }
+
+  async findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null> {
+    const rows = await this.sql.unsafe(
+      `${MESSAGE_COLUMNS} WHERE m.sender_id = $1 AND m.client_id = $2 ORDER BY m.id LIMIT 1`,
+      [sender.id, clientId],
+      { prepare: true },
+    );
+    return rows.length === 0 ? null : toMessage(rows[0]);
   }
 
   async lastMessageId(): Promise<number> {

@@ -58,4 +58,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX messages_private_by_recipient;
   DROP INDEX messages_private_by_sender;
   `,
+  // 5: the id a sender's client chose for each message, so a resend after a
+  // lost connection finds the stored one (protocol/README.md, "cid").
+  `
+  ALTER TABLE messages ADD COLUMN client_id TEXT;
+  CREATE INDEX messages_by_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
+  `,
 ];

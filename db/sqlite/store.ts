@@ -59,6 +59,7 @@ export class SqliteStore implements Store {
   readonly #lastMessageId: StatementSync;
   readonly #nthNewest: StatementSync;
   readonly #countHistory: StatementSync;
+  readonly #findByClientId: StatementSync;
   /**
    * Users by exact name. A user row never changes once written, so this
    * read-through cache cannot go stale; it spares a query per private message.
@@ -74,8 +75,8 @@ export class SqliteStore implements Store {
     );
     this.#findUser = db.prepare(FIND_USER_SQL);
     this.#insertMessage = db.prepare(
-      `INSERT INTO messages (time, sender_id, recipient_id, body, signature)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (time, sender_id, recipient_id, body, signature, client_id)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.#historyPage = db.prepare(
       `${MESSAGE_COLUMNS}
@@ -94,6 +95,9 @@ export class SqliteStore implements Store {
     this.#countHistory = db.prepare(
       `SELECT count(*) AS n FROM messages
        WHERE id > ? AND id < ? AND (recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)`,
+    );
+    this.#findByClientId = db.prepare(
+      `${MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ? ORDER BY m.id LIMIT 1`,
     );
   }
 
@@ -168,8 +172,15 @@ export class SqliteStore implements Store {
     }
   }
 
-  #insert({ sender, recipient, body, signature, time }: NewMessage): StoredMessage {
-    const result = this.#insertMessage.run(time, sender.id, recipient?.id ?? null, body, signature);
+  #insert({ sender, recipient, body, signature, time, clientId }: NewMessage): StoredMessage {
+    const result = this.#insertMessage.run(
+      time,
+      sender.id,
+      recipient?.id ?? null,
+      body,
+      signature,
+      clientId ?? null,
+    );
     return {
       id: Number(result.lastInsertRowid),
       time,
@@ -178,6 +189,11 @@ export class SqliteStore implements Store {
       body,
       signature,
     };
+  }
+
+  findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null> {
+    const row = this.#findByClientId.get(sender.id, clientId);
+    return Promise.resolve(row === undefined ? null : toMessages([row])[0]);
   }
 
   lastMessageId(): Promise<number> {
