@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { Outbox, RECONNECT_MAX_MS, reconnectDelay } from "./outbox.ts";
+
+Deno.test("reconnectDelay() starts near 1 s, doubles, stays under 30 s, with jitter", () => {
+  assert.equal(reconnectDelay(0, 0.5), 1_000);
+  assert.equal(reconnectDelay(1, 0.5), 2_000);
+  assert.equal(reconnectDelay(4, 0.5), 16_000);
+  assert.equal(reconnectDelay(5, 0.5), RECONNECT_MAX_MS);
+  assert.equal(reconnectDelay(1_000, 0.5), RECONNECT_MAX_MS);
+  assert.equal(reconnectDelay(0, 0), 750);
+  assert.equal(reconnectDelay(0, 1), 1_250);
+});
+
+Deno.test("Outbox marks a second sending as a resend with the same cid, and forgets what was acknowledged", async () => {
+  const outbox = new Outbox();
+  const { cid, acknowledged } = outbox.add({ type: "public", text: "hi", signature: "s" });
+  const first = outbox.frame(cid, 1) as Record<string, unknown>;
+  assert.equal(first.cid, cid);
+  assert.equal(first.resend, undefined);
+  assert.match(cid, /^[A-Za-z0-9_-]{22}$/);
+  const second = outbox.frame(cid, 7) as Record<string, unknown>;
+  assert.deepEqual(second, { ...first, id: 7, resend: true });
+  assert.deepEqual(outbox.pending(), [cid]);
+  outbox.acknowledge(cid);
+  await acknowledged;
+  assert.equal(outbox.frame(cid, 8), null);
+  assert.equal(outbox.size, 0);
+  assert.notEqual(outbox.add({ type: "public", text: "hi", signature: "s" }).cid, cid);
+});
