@@ -628,7 +628,16 @@ export class ChatClient {
           this.#connection = null;
           return;
         }
-        if (connection === this.#session.connection) this.#reconnect(this.#session);
+        if (connection !== this.#session.connection) return;
+        if (connection.broken) {
+          // A server that breaks the protocol is not one to keep calling.
+          clearInterval(this.#keepalive);
+          this.#lost = reason;
+          this.#output.enqueue(() => [`error: disconnected: ${reason}`]);
+          this.#onLost();
+          return;
+        }
+        this.#reconnect(this.#session);
       },
     );
   }

@@ -57,6 +57,7 @@ export class ServerConnection {
   readonly #done: Promise<void>;
   #closing = false;
   #endReason: string | null = null;
+  #broken = false;
   #writing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -71,10 +72,10 @@ export class ServerConnection {
     };
     this.#done = this.#read(onFrame).then(
       () => end("the server closed the connection"),
-      (error) =>
-        end(
-          error instanceof MalformedFrame ? error.message : describeConnectError(error, "").reason,
-        ),
+      (error) => {
+        this.#broken = error instanceof MalformedFrame;
+        end(this.#broken ? error.message : describeConnectError(error, "").reason);
+      },
     ).finally(() => {
       for (const resolve of this.#pending.values()) resolve(null);
       this.#pending.clear();
@@ -132,6 +133,11 @@ export class ServerConnection {
       this.#pending.set(frame.id, resolve);
       this.send(frame);
     });
+  }
+
+  /** The server broke the protocol (not a lost connection: reconnecting would not help). */
+  get broken(): boolean {
+    return this.#broken;
   }
 
   /** Why the connection ended, once it has. */

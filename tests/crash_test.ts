@@ -40,6 +40,10 @@ Deno.test(`kill -9 of the server mid-burst loses no echoed message (${CYCLES} cy
           from,
         );
         await server.kill();
+        // The client would reconnect and resend (reconnect_test.ts); here
+        // only what it saw echoed before the crash counts.
+        await sender.output.waitFor("error: connection to the server lost; reconnecting", from);
+        sender.kill();
         const out = await sender.exited();
         for (const line of withoutTimes(out.stdout)) {
           const match = /^sender: (cycle \d+ message \d+)$/.exec(line);
