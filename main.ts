@@ -17,6 +17,8 @@ Usage:
   chat ca init [--host HOST]...   create the CA and the server's key and certificate
   chat ca sign                    sign a user's certificate request (the TTP step)
   chat server [PORT]              run the server
+  chat server users|ban NAME|unban NAME|backup FILE
+                                  the operator's commands on chat.db
   chat client [HOST [PORT]]       run the terminal client
 
 Options:

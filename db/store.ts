@@ -76,6 +76,17 @@ export interface Roster {
   close(): Promise<void>;
 }
 
+/** A registered user as the operator sees them (`chat server users`). */
+export interface UserSummary {
+  name: string;
+  /** Milliseconds since the epoch, UTC. */
+  registeredAt: number;
+  /** Last login or logout, or null if never logged in since this was recorded. */
+  lastSeen: number | null;
+  /** When the operator banned them, or null. */
+  bannedAt: number | null;
+}
+
 export interface Store {
   /**
    * Adds a user; null when the name is taken, or one that looks like it
@@ -99,6 +110,29 @@ export interface Store {
    * one back instead of storing it twice.
    */
   findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null>;
+
+  /** Every registered user, by name (SPEC section 8, `chat server users`). */
+  listUsers(): Promise<UserSummary[]>;
+
+  /** Records that `user` logged in or out at `time`. */
+  recordSeen(user: StoredUser, time: number): Promise<void>;
+
+  /**
+   * Bans (`time` given) or unbans (`time` null) the user named exactly `name`;
+   * false when there is no such user. Every server node sees it at its next
+   * poll of `bannedNames`.
+   */
+  setBanned(name: string, time: number | null): Promise<boolean>;
+
+  /** The names of banned users. */
+  bannedNames(): Promise<string[]>;
+
+  /**
+   * Writes a consistent copy of the whole database to a new file at `path`
+   * while servers keep running (SQLite: the online backup API). The caller
+   * makes sure `path` does not exist.
+   */
+  backup(path: string): Promise<void>;
 
   /** The id of the newest committed message (0 when there is none). */
   lastMessageId(): Promise<number>;

@@ -149,6 +149,22 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.equal(await store.findByClientId(sam, "c2-AAAAAAAAAAAAAAAA"), null);
   });
 
+  test("listUsers(), recordSeen(), setBanned() and bannedNames() keep the operator's view", async (store) => {
+    const sam = (await store.createUser("sam", contractUser(1), 5))!;
+    await store.createUser("erik", contractUser(2), 6);
+    await store.recordSeen(sam, 100);
+    assert.equal(await store.setBanned("erik", 200), true);
+    assert.equal(await store.setBanned("Erik", 300), false, "names match exactly");
+    assert.equal(await store.setBanned("nobody", 300), false);
+    assert.deepEqual(await store.listUsers(), [
+      { name: "erik", registeredAt: 6, lastSeen: null, bannedAt: 200 },
+      { name: "sam", registeredAt: 5, lastSeen: 100, bannedAt: null },
+    ]);
+    assert.deepEqual(await store.bannedNames(), ["erik"]);
+    assert.equal(await store.setBanned("erik", null), true);
+    assert.deepEqual(await store.bannedNames(), []);
+  });
+
   test("historyPage() gives public messages and one's own private ones, oldest first", async (store) => {
     const sam = (await store.createUser("sam", contractUser(1), 0))!;
     const erik = (await store.createUser("erik", contractUser(2), 0))!;

@@ -12,6 +12,7 @@ import { dropEnvironment, dropNetwork } from "../cli/permissions.ts";
 import { describeDatabase, isPostgresUrl } from "../db/open.ts";
 import { DATABASE_SIDE_FILES, dataPaths } from "../pki/paths.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "../protocol/defaults.ts";
+import { adminHelp, isAdminCommand, runAdmin } from "./admin.ts";
 import { DEFAULT_LIMITS, LIMIT_FLAGS, type ServerLimits } from "./limits.ts";
 import { formatAddress } from "./listener.ts";
 import { EventLog, flushLog } from "./log.ts";
@@ -25,6 +26,7 @@ export const HELP = `chat server: the chat server (TLS with client certificates,
 Usage:
   chat server [PORT] [--host HOST] [--dir DIR]
   chat server [PORT] --database postgres://USER@HOST:PORT/DB --bus nats://HOST:PORT
+${adminHelp()}
 
 Options:
   -p, --port PORT   port to listen on; 0 picks a free one (default ${DEFAULT_PORT})
@@ -43,7 +45,8 @@ ${limitsHelp()}
 Reads serverkeys/server.key, server.crt and ca.crt (made by "chat ca init"),
 keeps users and messages in chat.db, prints "listening on HOST:PORT" when
 ready and one line per connection, login, logout and refusal. Stops on
-SIGINT or SIGTERM.
+SIGINT or SIGTERM. The operator's commands (users, ban, unban, backup) work
+on chat.db beside a running server; each has --help.
 
 Example:
   $ chat ca init
@@ -65,6 +68,7 @@ function limitsHelp(): string {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (isAdminCommand(args[0])) return await runAdmin(args[0], args.slice(1));
   const { values, positionals } = parseArgs(args, {
     port: { type: "string", short: "p" },
     host: { type: "string" },

@@ -13,6 +13,7 @@ import { LocalBus } from "./bus/local.ts";
 import { NatsBus } from "./bus/nats.ts";
 import { Admission } from "./admission.ts";
 import { StorageQuotas } from "./quotas.ts";
+import { BAN_POLL_MS, Bans } from "./bans.ts";
 import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
 import { Delivery, type Echo } from "./delivery.ts";
@@ -133,6 +134,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   let lastTime = 0;
   const admission = new Admission(config.limits);
+  const bans = new Bans(store);
+  try {
+    await bans.refresh();
+  } catch (error) {
+    await bus.close();
+    await store.close();
+    throw error;
+  }
   const context: ServerContext = {
     store,
     roster,
@@ -144,16 +153,38 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     limits: config.limits,
     admission,
     quotas: new StorageQuotas(config.limits),
+    bans,
     clock: () => (lastTime = Math.max(lastTime, Date.now())),
   };
   const open = new Set<SocketConnection>();
+  const sessions = new Set<Session>();
+  let polling = false;
+  const banPoll = setInterval(async () => {
+    if (polling) return; // a slow database: one read at a time
+    polling = true;
+    let added: string[];
+    try {
+      added = await bans.refresh();
+    } catch (error) {
+      log.event(`cannot read the ban list: ${(error as Error).message}`);
+      return;
+    } finally {
+      polling = false;
+    }
+    if (added.length === 0) return;
+    for (const session of sessions) {
+      if (added.includes(session.name)) session.expel("banned by the operator");
+    }
+  }, BAN_POLL_MS);
   const server = createListener(config.tls, config.limits, admission, {
     connection(connection) {
       open.add(connection);
       log.event(`connection from ${connection.address}`);
       const session = new Session(connection, context);
+      sessions.add(session);
       connection.start((line) => session.receive(line), () => session.settled(), (reason) => {
         open.delete(connection);
+        sessions.delete(session);
         session.end();
         log.event(`disconnected ${connection.address}: ${reason}`);
       });
@@ -165,6 +196,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   try {
     address = await listen(server, config.host, config.port);
   } catch (error) {
+    clearInterval(banPoll);
     await bus.close();
     await store.close();
     const { reason, hint } = describeListenError(error, config.host);
@@ -210,6 +242,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let stopping: Promise<void> | null = null;
   const stop = async () => {
     clearInterval(tick);
+    clearInterval(banPoll);
     server.close();
     await committer.flush();
     delivery.close();

@@ -33,6 +33,7 @@ import { type Hub, type Member, messageFrame } from "./hub.ts";
 import { type EventLog, quote } from "./log.ts";
 import type { Admission } from "./admission.ts";
 import type { StorageQuotas } from "./quotas.ts";
+import type { Bans } from "./bans.ts";
 import type { Committer } from "./committer.ts";
 import type { Delivery, Echo } from "./delivery.ts";
 import type { CertificateCache } from "./certificate_cache.ts";
@@ -100,6 +101,8 @@ export interface ServerContext {
   admission: Admission;
   /** What each user may store (messages a minute, bytes a day). */
   quotas: StorageQuotas;
+  /** Users the operator banned: refused at login. */
+  bans: Bans;
   /** Milliseconds since the epoch; messages get non-decreasing times. */
   clock: () => number;
 }
@@ -201,6 +204,23 @@ export class Session implements Member {
     if (this.context.hub.leave(this)) this.context.delivery.announce(this.#user.name, "left");
     this.#release(this.#user.name);
     this.context.log.event(`logout ${quote(this.#user.name)} from ${this.connection.address}`);
+    this.#recordSeen(this.#user);
+  }
+
+  /** Ends a logged-in session for the operator's `reason` (a ban, a revoked certificate). */
+  expel(reason: string): void {
+    if (this.#state === "closed" || this.#user === null) return;
+    this.context.log.event(
+      `closed connection ${this.connection.address} of ${quote(this.#user.name)}: ${reason}`,
+    );
+    this.connection.close();
+    this.end();
+  }
+
+  #recordSeen(user: StoredUser): void {
+    this.context.store.recordSeen(user, this.context.clock()).catch((error) => {
+      this.context.log.event(`cannot record when ${quote(user.name)} was seen: ${error.message}`);
+    });
   }
 
   /** Hub delivery of a message: once, after the history (which may have had it already). */
@@ -396,7 +416,7 @@ export class Session implements Member {
     else if (user === null) reason = "no such user";
     else if (!equalBytes(identity.publicKey, user.publicKey)) {
       reason = "certificate key is not the registered key";
-    }
+    } else if (this.context.bans.has(name)) reason = "banned by the operator";
     if (reason !== null || user === null) {
       return this.#refuseAttempt(re, "login", name, reason ?? "", "invalid_credentials");
     }
@@ -430,6 +450,7 @@ export class Session implements Member {
     this.connection.loggedIn();
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
     this.context.delivery.announce(user.name, "joined");
+    this.#recordSeen(user);
     this.#send({ type: "ok", re, status });
     await this.#streamHistory(
       re,

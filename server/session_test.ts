@@ -12,6 +12,7 @@ import { generateKeyPair, SIGNING_ALGORITHM } from "../pki/keys.ts";
 import { x509 } from "../pki/x509.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
+import { Bans } from "./bans.ts";
 import { Admission } from "./admission.ts";
 import { StorageQuotas } from "./quotas.ts";
 import { CertificateCache } from "./certificate_cache.ts";
@@ -99,6 +100,7 @@ async function setup(trusted?: x509.X509Certificate) {
     limits: DEFAULT_LIMITS,
     admission: new Admission(DEFAULT_LIMITS),
     quotas: new StorageQuotas(DEFAULT_LIMITS),
+    bans: new Bans(store),
     clock: () => time++,
   };
   const certificateFor = async (name: string) => {

@@ -68,4 +68,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN client_id text;
   CREATE INDEX messages_by_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
   `,
+  // 4: for the operator, as db/sqlite/migrations.ts 5: when each user was
+  // last seen, and who is banned (every node polls this).
+  `
+  ALTER TABLE users ADD COLUMN last_seen bigint;
+  ALTER TABLE users ADD COLUMN banned_at bigint;
+  CREATE INDEX users_banned ON users (name) WHERE banned_at IS NOT NULL;
+  `,
 ];

@@ -11,7 +11,15 @@
  */
 
 import { nameSkeleton } from "../../protocol/names.ts";
-import type { NewMessage, NewUser, Roster, Store, StoredMessage, StoredUser } from "../store.ts";
+import type {
+  NewMessage,
+  NewUser,
+  Roster,
+  Store,
+  StoredMessage,
+  StoredUser,
+  UserSummary,
+} from "../store.ts";
 import { bytes, connectPostgres, type Row, type Sql } from "./driver.ts";
 import { MIGRATION_LOCK, MIGRATIONS } from "./migrations.ts";
 import { PostgresRoster } from "./roster.ts";
@@ -133,6 +141,48 @@ export class PostgresStore implements Store {
       { prepare: true },
     );
     return rows.length === 0 ? null : toMessage(rows[0]);
+  }
+
+  async listUsers(): Promise<UserSummary[]> {
+    const rows = await this.sql.unsafe(
+      `SELECT name, created_at, last_seen, banned_at FROM users ORDER BY lower(name), name`,
+    );
+    return rows.map((row) => ({
+      name: row.name as string,
+      registeredAt: Number(row.created_at),
+      lastSeen: row.last_seen === null ? null : Number(row.last_seen),
+      bannedAt: row.banned_at === null ? null : Number(row.banned_at),
+    }));
+  }
+
+  async recordSeen(user: StoredUser, time: number): Promise<void> {
+    await this.sql.unsafe("UPDATE users SET last_seen = $1 WHERE id = $2", [time, user.id], {
+      prepare: true,
+    });
+  }
+
+  async setBanned(name: string, time: number | null): Promise<boolean> {
+    const rows = await this.sql.unsafe(
+      "UPDATE users SET banned_at = $1 WHERE name = $2 RETURNING id",
+      [time, name],
+    );
+    return rows.length > 0;
+  }
+
+  async bannedNames(): Promise<string[]> {
+    const rows = await this.sql.unsafe(
+      "SELECT name FROM users WHERE banned_at IS NOT NULL",
+      [],
+      { prepare: true },
+    );
+    return rows.map((row) => row.name as string);
+  }
+
+  backup(_path: string): Promise<void> {
+    // The database is PostgreSQL's to copy: its own tools take a consistent snapshot.
+    return Promise.reject(
+      new Error("the database is PostgreSQL: back it up with pg_dump (see README, Deployment)"),
+    );
   }
 
   async lastMessageId(): Promise<number> {

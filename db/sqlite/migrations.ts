@@ -64,4 +64,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN client_id TEXT;
   CREATE INDEX messages_by_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
   `,
+  // 5: for the operator (SPEC section 8): when each user was last seen, and
+  // who is banned (every server node polls this).
+  `
+  ALTER TABLE users ADD COLUMN last_seen INTEGER;
+  ALTER TABLE users ADD COLUMN banned_at INTEGER;
+  CREATE INDEX users_banned ON users (name) WHERE banned_at IS NOT NULL;
+  `,
 ];

@@ -6,9 +6,17 @@
  * value from the network is ever spliced into SQL.
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { NewMessage, NewUser, Roster, Store, StoredMessage, StoredUser } from "../store.ts";
+import { backup as backupDatabase, type DatabaseSync, type StatementSync } from "node:sqlite";
 import { MemoryRoster } from "../memory_roster.ts";
+import type {
+  NewMessage,
+  NewUser,
+  Roster,
+  Store,
+  StoredMessage,
+  StoredUser,
+  UserSummary,
+} from "../store.ts";
 import { openDatabase } from "./database.ts";
 import { nameSkeleton } from "../../protocol/names.ts";
 
@@ -60,6 +68,10 @@ export class SqliteStore implements Store {
   readonly #nthNewest: StatementSync;
   readonly #countHistory: StatementSync;
   readonly #findByClientId: StatementSync;
+  readonly #listUsers: StatementSync;
+  readonly #recordSeen: StatementSync;
+  readonly #setBanned: StatementSync;
+  readonly #bannedNames: StatementSync;
   /**
    * Users by exact name. A user row never changes once written, so this
    * read-through cache cannot go stale; it spares a query per private message.
@@ -96,6 +108,12 @@ export class SqliteStore implements Store {
       `SELECT count(*) AS n FROM messages
        WHERE id > ? AND id < ? AND (recipient_id IS NULL OR recipient_id = ? OR sender_id = ?)`,
     );
+    this.#listUsers = db.prepare(
+      `SELECT name, created_at, last_seen, banned_at FROM users ORDER BY name COLLATE NOCASE, name`,
+    );
+    this.#recordSeen = db.prepare("UPDATE users SET last_seen = ? WHERE id = ?");
+    this.#setBanned = db.prepare("UPDATE users SET banned_at = ? WHERE name = ? COLLATE BINARY");
+    this.#bannedNames = db.prepare("SELECT name FROM users WHERE banned_at IS NOT NULL");
     this.#findByClientId = db.prepare(
       `${MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ? ORDER BY m.id LIMIT 1`,
     );
@@ -194,6 +212,39 @@ export class SqliteStore implements Store {
   findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null> {
     const row = this.#findByClientId.get(sender.id, clientId);
     return Promise.resolve(row === undefined ? null : toMessages([row])[0]);
+  }
+
+  listUsers(): Promise<UserSummary[]> {
+    const rows = this.#listUsers.all() as Array<
+      { name: string; created_at: number; last_seen: number | null; banned_at: number | null }
+    >;
+    return Promise.resolve(rows.map((row) => ({
+      name: row.name,
+      registeredAt: row.created_at,
+      lastSeen: row.last_seen,
+      bannedAt: row.banned_at,
+    })));
+  }
+
+  recordSeen(user: StoredUser, time: number): Promise<void> {
+    this.#recordSeen.run(time, user.id);
+    return Promise.resolve();
+  }
+
+  setBanned(name: string, time: number | null): Promise<boolean> {
+    return Promise.resolve(this.#setBanned.run(time, name).changes > 0);
+  }
+
+  bannedNames(): Promise<string[]> {
+    return Promise.resolve((this.#bannedNames.all() as Array<{ name: string }>).map((r) => r.name));
+  }
+
+  async backup(path: string): Promise<void> {
+    // SQLite's online backup (https://www.sqlite.org/backup.html), all pages
+    // in one step: a snapshot of every commit so far, what is still in the
+    // WAL included. (VACUUM INTO needs ATTACH, which Deno's node:sqlite
+    // disables.) Callers check first that `path` does not exist.
+    await backupDatabase(this.#db, path, { rate: -1 });
   }
 
   lastMessageId(): Promise<number> {
