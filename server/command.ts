@@ -37,6 +37,8 @@ Options:
                     (default: $CHAT_DATABASE, else chat.db)
   --bus URL         NATS, which tells every node what the others stored
                     (default: $CHAT_BUS, else in-process; needs --database)
+  --log-format F    text (default: "TIME EVENT") or json (one object a line:
+                    {"time":...,"event":...}, for log collectors)
   -h, --help        show this help
 
 Limits (each: a clear reply or a closed connection and a log line):
@@ -75,6 +77,7 @@ export async function run(args: string[]): Promise<number> {
     dir: { type: "string" },
     database: { type: "string" },
     bus: { type: "string" },
+    "log-format": { type: "string" },
     ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((flag) => [flag, { type: "string" }])),
   }, 1);
   if (values.help) {
@@ -113,7 +116,11 @@ export async function run(args: string[]): Promise<number> {
     }
     dropEnvironment();
   }
-  const log = new EventLog();
+  const format = values["log-format"] ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`invalid --log-format "${format}": expected text or json`);
+  }
+  const log = new EventLog(undefined, format);
   let server: RunningServer;
   try {
     server = await startServer({

@@ -52,8 +52,10 @@ interface Admitted {
 export interface ListenerEvents {
   /** A TLS connection is established. */
   connection(connection: SocketConnection): void;
-  /** Something to log: refusals, failed handshakes. */
+  /** Something to log about a connection. */
   log(text: string): void;
+  /** A refusal or failed handshake from `ip`: floods of them are summarised. */
+  refusal(ip: string, text: string): void;
 }
 
 export function createListener(
@@ -64,6 +66,9 @@ export function createListener(
 ): tls.Server {
   // Raw sockets by "ip:port", to find the admission record of a TLS socket.
   const admitted = new Map<string, Admitted>();
+  // A TLS socket whose handshake failed no longer knows its peer's address
+  // (Deno 2.9.6: remoteAddress is undefined); the raw socket under it does.
+  const peers = new WeakMap<net.Socket, { ip: string; address: string }>();
   const server = tls.createServer({
     key: material.key,
     cert: material.certificate,
@@ -92,22 +97,25 @@ export function createListener(
     const address = formatAddress(ip, raw.remotePort);
     const refusal = admission.admit(ip);
     if (refusal !== null) {
-      events.log(`refused connection from ${address}: ${refusal}`);
+      events.refusal(ip, `refused connection from ${address}: ${refusal}`);
       raw.destroy();
       return;
     }
     const record: Admitted = { ip, loggedIn: false };
     admitted.set(address, record);
+    peers.set(raw, { ip, address });
     raw.once("close", () => {
       admitted.delete(address);
       admission.release(ip, record.loggedIn);
     });
   });
   server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
-    events.log(
-      `tls handshake failed from ${formatAddress(socket.remoteAddress, socket.remotePort)}: ` +
-        error.message,
-    );
+    const raw = (socket as unknown as { _parent?: net.Socket })._parent;
+    const peer = (raw && peers.get(raw)) ?? {
+      ip: socket.remoteAddress ?? "?",
+      address: formatAddress(socket.remoteAddress, socket.remotePort),
+    };
+    events.refusal(peer.ip, `tls handshake failed from ${peer.address}: ${error.message}`);
     socket.destroy();
   });
   return server;
@@ -166,6 +174,8 @@ export class SocketConnection implements Connection {
   #outgoingBytes = 0;
   #flushScheduled = false;
   #closed = false;
+  /** Who logged in on it, for the log. */
+  #user: string | null = null;
   /** The close's grace timer. */
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the deadline tick drops this connection (performance.now()), and why. */
@@ -256,9 +266,10 @@ export class SocketConnection implements Connection {
     });
   }
 
-  /** The session logged in: idle time now counts instead of time to log in. */
-  loggedIn(): void {
+  /** The session logged in as `user`: idle time now counts instead of time to log in. */
+  loggedIn(user: string): void {
     if (this.#record.loggedIn) return;
+    this.#user = user;
     this.#record.loggedIn = true;
     this.#admission.loggedIn();
     this.#expireIn(this.#limits.idleTimeoutMs, "idle too long");
@@ -378,7 +389,8 @@ export class SocketConnection implements Connection {
 
   #drop(reason: string): void {
     if (this.#closed) return;
-    this.#log(`closed connection ${this.address}: ${reason}`);
+    const of = this.#user === null ? "" : ` of ${JSON.stringify(this.#user)}`;
+    this.#log(`closed connection ${this.address}${of}: ${reason}`);
     this.destroy();
   }
 

@@ -27,7 +27,7 @@ import {
   type SocketConnection,
   type TlsMaterial,
 } from "./listener.ts";
-import { EventLog } from "./log.ts";
+import { EventLog, quote } from "./log.ts";
 import { type ServerContext, Session } from "./session.ts";
 
 export interface ServerConfig {
@@ -186,10 +186,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         open.delete(connection);
         sessions.delete(session);
         session.end();
-        log.event(`disconnected ${connection.address}: ${reason}`);
+        const of = session.name === "" ? "" : ` of ${quote(session.name)}`;
+        log.event(`disconnected ${connection.address}${of}: ${reason}`);
       });
     },
     log: (text) => log.event(text),
+    refusal: (ip, text) => log.refusal(ip, text),
   });
 
   let address;

@@ -67,7 +67,7 @@ export interface Connection {
   /** The peer's IP address, for per-address limits. */
   readonly ip: string;
   /** Called once the session is logged in (limits change: idle time, not time to log in). */
-  loggedIn(): void;
+  loggedIn(user: string): void;
   /** Queues a line; a reader that lets too much pile up is dropped (slow-reader limit). */
   sendLine(line: string): void;
   /**
@@ -447,7 +447,7 @@ export class Session implements Member {
       return this.#error(re, "already_logged_in");
     }
     this.#state = "busy";
-    this.connection.loggedIn();
+    this.connection.loggedIn(user.name);
     this.context.log.event(`login ${quote(user.name)} from ${this.connection.address}`);
     this.context.delivery.announce(user.name, "joined");
     this.#recordSeen(user);
