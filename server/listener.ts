@@ -389,8 +389,8 @@ export class SocketConnection implements Connection {
 
   #drop(reason: string): void {
     if (this.#closed) return;
-    const of = this.#user === null ? "" : ` of ${JSON.stringify(this.#user)}`;
-    this.#log(`closed connection ${this.address}${of}: ${reason}`);
+    const user = this.#user === null ? "" : ` (user ${JSON.stringify(this.#user)})`;
+    this.#log(`closed connection ${this.address}: ${reason}${user}`);
     this.destroy();
   }
 

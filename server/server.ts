@@ -186,8 +186,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         open.delete(connection);
         sessions.delete(session);
         session.end();
-        const of = session.name === "" ? "" : ` of ${quote(session.name)}`;
-        log.event(`disconnected ${connection.address}${of}: ${reason}`);
+        const user = session.name === "" ? "" : ` (user ${quote(session.name)})`;
+        log.event(`disconnected ${connection.address}: ${reason}${user}`);
       });
     },
     log: (text) => log.event(text),

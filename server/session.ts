@@ -211,7 +211,7 @@ export class Session implements Member {
   expel(reason: string): void {
     if (this.#state === "closed" || this.#user === null) return;
     this.context.log.event(
-      `closed connection ${this.connection.address} of ${quote(this.#user.name)}: ${reason}`,
+      `closed connection ${this.connection.address}: ${reason} (user ${quote(this.#user.name)})`,
     );
     this.connection.close();
     this.end();

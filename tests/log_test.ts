@@ -20,7 +20,7 @@ Deno.test("a failed handshake names the peer; a logged-in connection's lines nam
     conn.close();
 
     await chatSession(dir, server.port, ["/register sam"]);
-    await server.log.waitFor(/disconnected 127\.0\.0\.1:\d+ of "sam": /);
+    await server.log.waitFor(/disconnected 127\.0\.0\.1:\d+: .* \(user "sam"\)$/);
     await server.log.waitFor(/logout "sam" from 127\.0\.0\.1:\d+$/);
   } finally {
     await server.stop();

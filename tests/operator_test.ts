@@ -57,7 +57,7 @@ Deno.test("users lists who registered and was seen; ban ends a live session and 
     assert.equal(ban.stdout, "banned bob\n");
     // The running server ends bob's session by itself; bob's client tries
     // again, is refused, and stops.
-    await server.log.waitFor(/closed connection .* of "bob": banned by the operator$/);
+    await server.log.waitFor(/closed connection .*: banned by the operator \(user "bob"\)$/);
     const out = await bob.exited();
     assert.equal(out.code, 1);
     assert.match(
