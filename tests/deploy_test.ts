@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { taskFlags } from "./harness.ts";
+import { taskFlags } from "../testing/chat.ts";
 
 Deno.test("deploy/chat.service runs the server with the server task's permission flags", async () => {
   const unit = await Deno.readTextFile(new URL("../deploy/chat.service", import.meta.url));
