@@ -16,8 +16,9 @@ const HELP =
 Usage:
   chat ca init [--host HOST]...   create the CA and the server's key and certificate
   chat ca sign                    sign a user's certificate request (the TTP step)
+  chat ca revoke CERT.pem         revoke a certificate (writes serverkeys/crl.pem)
   chat server [PORT]              run the server
-  chat server users|ban NAME|unban NAME|backup FILE
+  chat server users|ban NAME|unban NAME|cert NAME|backup FILE
                                   the operator's commands on chat.db
   chat client [HOST [PORT]]       run the terminal client
 

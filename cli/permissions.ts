@@ -44,6 +44,12 @@ const NARROWINGS: Record<string, Narrowing> = {
     write: ["ttpkeys", "serverkeys", "clientkeys", ...DATABASE],
     drop: ["net", "run", "env"],
   },
+  // Writes only serverkeys/crl.pem; reads ttpkeys/ (the CA) and the certificate to revoke.
+  "ca revoke": {
+    read: DATABASE,
+    write: ["ttpkeys", "clientkeys", ...DATABASE],
+    drop: ["net", "run", "env"],
+  },
   // env stays: only SERVER_ENV is granted, and a server on SQLite drops it
   // once it has read its options (dropEnvironment).
   server: {

@@ -31,7 +31,7 @@ export function describeConnectError(error: unknown, host: string): ConnectProbl
       reason: `the server's certificate is not valid for the name ${host}`,
       hint: (names.length > 0 ? `it is valid for ${names.join(", ")}; ` : "") +
         `connect with one of those, or add the name at the TTP with ` +
-        `"chat ca init --host ${host}" and restart the server`,
+        `"chat ca init --host ${host}", then send the server SIGHUP`,
     };
   }
   if (/UnknownIssuer|BadSignature|invalid peer certificate/i.test(message)) {

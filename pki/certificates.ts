@@ -11,6 +11,7 @@ import { ed25519KeyProblem } from "./points.ts";
 import { isIP } from "node:net";
 import { MAX_CERTIFICATE_BYTES } from "../protocol/limits.ts";
 import { isValidName } from "../protocol/names.ts";
+import { normalSerial } from "./serials.ts";
 import { exportPublicKeyDer, generateKeyPair, KEY_ALGORITHM, SIGNING_ALGORITHM } from "./keys.ts";
 import { x509 } from "./x509.ts";
 
@@ -182,6 +183,8 @@ export interface ClientIdentity {
   name: string;
   /** DER SubjectPublicKeyInfo: what the server pins at registration. */
   publicKey: Uint8Array;
+  /** The certificate's serial number, as pki/revocation.ts spells it (for the CRL). */
+  serial: string;
 }
 
 /**
@@ -235,7 +238,7 @@ export async function verifyClientCertificate(
   const publicKey = new Uint8Array(certificate.publicKey.rawData);
   const keyProblem = ed25519KeyProblem(publicKey);
   if (keyProblem !== null) throw new CertificateError(`certificate key: ${keyProblem}`);
-  return { name, publicKey };
+  return { name, publicKey, serial: normalSerial(certificate.serialNumber) };
 }
 
 /** The single CN of a name, or null when there is none or more than one. */

@@ -21,6 +21,8 @@ export interface DataPaths {
   serverKey: string;
   serverCertificate: string;
   serverCaCertificate: string;
+  /** The TTP's certificate revocation list, read by the server (pki/revocation.ts). */
+  serverCrl: string;
   clientDir: string;
   clientCaCertificate: string;
   database: string;
@@ -36,6 +38,7 @@ export function dataPaths(dir = "."): DataPaths {
     serverKey: join(dir, SERVER_DIR, "server.key"),
     serverCertificate: join(dir, SERVER_DIR, "server.crt"),
     serverCaCertificate: join(dir, SERVER_DIR, "ca.crt"),
+    serverCrl: join(dir, SERVER_DIR, "crl.pem"),
     clientDir: join(dir, CLIENT_DIR),
     clientCaCertificate: join(dir, CLIENT_DIR, "ca.crt"),
     database: join(dir, "chat.db"),

@@ -13,14 +13,16 @@ import type { Store } from "../db/store.ts";
 import { dataPaths } from "../pki/paths.ts";
 import { isValidName } from "../protocol/names.ts";
 import { BAN_POLL_MS } from "./bans.ts";
+import { x509 } from "../pki/x509.ts";
 
-export const ADMIN_COMMANDS = ["users", "ban", "unban", "backup"] as const;
+export const ADMIN_COMMANDS = ["users", "ban", "unban", "cert", "backup"] as const;
 type AdminCommand = typeof ADMIN_COMMANDS[number];
 
 const SYNOPSIS: Record<AdminCommand, string> = {
   users: "chat server users [--dir DIR | --database URL]",
   ban: "chat server ban NAME [--dir DIR | --database URL]",
   unban: "chat server unban NAME [--dir DIR | --database URL]",
+  cert: "chat server cert NAME [--dir DIR | --database URL]",
   backup: "chat server backup FILE [--dir DIR]",
 };
 
@@ -62,6 +64,15 @@ Example:
   $ chat server unban bob
   unbanned bob
 `,
+  cert: `${SYNOPSIS.cert}
+
+Prints the certificate NAME registered with (PEM): what "chat ca revoke"
+takes when the user's own copy is gone with a lost laptop.
+${DATABASE_OPTION}
+Example:
+  $ chat server cert bob > bob.pem
+  $ chat ca revoke - < bob.pem
+`,
   backup: `${SYNOPSIS.backup}
 
 Writes a consistent copy of chat.db to FILE while the server runs (SQLite's
@@ -95,7 +106,9 @@ export async function runAdmin(command: AdminCommand, args: string[]): Promise<n
     return 0;
   }
   if (positionals.length < takes) {
-    throw new UsageError(`missing ${command === "backup" ? "FILE" : "NAME"}: ${SYNOPSIS[command]}`);
+    throw new UsageError(
+      `missing ${command === "backup" ? "FILE" : "NAME"}: ${SYNOPSIS[command]}`,
+    );
   }
   const url = (values as { database?: string }).database ?? envDatabase();
   const database = url ?? dataPaths(values.dir ?? ".").database;
@@ -116,6 +129,8 @@ export async function runAdmin(command: AdminCommand, args: string[]): Promise<n
       case "ban":
       case "unban":
         return await setBanned(store, positionals[0], command === "ban");
+      case "cert":
+        return await printCertificate(store, positionals[0]);
       case "backup":
         return await backup(store, positionals[0], database);
     }
@@ -170,6 +185,17 @@ async function setBanned(store: Store, name: string, banned: boolean): Promise<n
     throw new CliError(`no user "${name}"`, 'names match exactly; "chat server users" lists them');
   }
   console.log(`${banned ? "banned" : "unbanned"} ${name}`);
+  return 0;
+}
+
+async function printCertificate(store: Store, name: string): Promise<number> {
+  if (!isValidName(name)) throw new UsageError(`invalid user name "${name}"`);
+  const user = await store.findUser(name);
+  if (user === null) {
+    throw new CliError(`no user "${name}"`, 'names match exactly; "chat server users" lists them');
+  }
+  const der = user.certificate as Uint8Array<ArrayBuffer>;
+  console.log(new x509.X509Certificate(der).toString("pem"));
   return 0;
 }
 

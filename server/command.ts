@@ -7,7 +7,7 @@
 import { parseArgs, parsePort } from "../cli/args.ts";
 import { CliError, UsageError } from "../cli/errors.ts";
 import { runHint } from "../cli/invocation.ts";
-import { isSymlink, readTextFile } from "../cli/files.ts";
+import { exists, isSymlink, readTextFile } from "../cli/files.ts";
 import { dropEnvironment, dropNetwork } from "../cli/permissions.ts";
 import { describeDatabase, isPostgresUrl } from "../db/open.ts";
 import { DATABASE_SIDE_FILES, dataPaths } from "../pki/paths.ts";
@@ -44,11 +44,13 @@ Options:
 Limits (each: a clear reply or a closed connection and a log line):
 ${limitsHelp()}
 
-Reads serverkeys/server.key, server.crt and ca.crt (made by "chat ca init"),
-keeps users and messages in chat.db, prints "listening on HOST:PORT" when
-ready and one line per connection, login, logout and refusal. Stops on
-SIGINT or SIGTERM. The operator's commands (users, ban, unban, backup) work
-on chat.db beside a running server; each has --help.
+Reads serverkeys/server.key, server.crt and ca.crt (made by "chat ca init")
+and crl.pem if the TTP revoked anything ("chat ca revoke"), keeps users and
+messages in chat.db, prints "listening on HOST:PORT" when ready and one line
+per connection, login, logout and refusal. SIGHUP reads server.crt and
+crl.pem again (sessions of revoked certificates end). Stops on SIGINT or
+SIGTERM. The operator's commands (users, ban, unban, cert, backup) work on
+chat.db beside a running server; each has --help.
 
 Example:
   $ chat ca init
@@ -116,6 +118,7 @@ export async function run(args: string[]): Promise<number> {
     }
     dropEnvironment();
   }
+  const crl = await readOptional(paths.serverCrl);
   const format = values["log-format"] ?? "text";
   if (format !== "text" && format !== "json") {
     throw new UsageError(`invalid --log-format "${format}": expected text or json`);
@@ -125,6 +128,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     server = await startServer({
       tls: material,
+      crl,
       host,
       port,
       limits,
@@ -144,7 +148,23 @@ export async function run(args: string[]): Promise<number> {
   if (!cluster) dropNetwork();
   console.log(`listening on ${formatAddress(server.address.host, server.address.port)}`);
 
+  const reloading = onHangup(async () => {
+    try {
+      const { revoked, ended } = await server.reload({
+        key: await readTextFile(paths.serverKey),
+        certificate: await readTextFile(paths.serverCertificate),
+        crl: await readOptional(paths.serverCrl),
+      });
+      log.event(
+        `reloaded on SIGHUP: ${paths.serverCertificate}, ${revoked} revoked certificates` +
+          (ended > 0 ? `, ended ${ended} sessions` : ""),
+      );
+    } catch (error) {
+      log.event(`cannot reload on SIGHUP, kept what was loaded: ${(error as Error).message}`);
+    }
+  });
   const signal = await stopSignal();
+  reloading.stop();
   log.event(`stopping on ${signal}`);
   // Never hang on the way out: a database or bus that stopped answering
   // must not keep the process alive (what was committed is safe).
@@ -173,6 +193,22 @@ function parseLimits(values: Record<string, unknown>): ServerLimits {
     limits[key] = Math.round(Number(text) * scale);
   }
   return limits;
+}
+
+/** Runs `reload` on each SIGHUP, one at a time; `stop()` stops listening. */
+function onHangup(reload: () => Promise<void>): { stop(): void } {
+  let running = Promise.resolve();
+  const listener = () => {
+    running = running.then(reload);
+  };
+  Deno.addSignalListener("SIGHUP", listener);
+  return { stop: () => Deno.removeSignalListener("SIGHUP", listener) };
+}
+
+/** A file's text, or undefined when it does not exist. */
+async function readOptional(path: string): Promise<string | undefined> {
+  if (!(await exists(path))) return undefined;
+  return await readTextFile(path);
 }
 
 function stopSignal(): Promise<string> {

@@ -14,6 +14,7 @@ import { NatsBus } from "./bus/nats.ts";
 import { Admission } from "./admission.ts";
 import { StorageQuotas } from "./quotas.ts";
 import { BAN_POLL_MS, Bans } from "./bans.ts";
+import { Revocations } from "./revocations.ts";
 import { CertificateCache } from "./certificate_cache.ts";
 import { Committer } from "./committer.ts";
 import { Delivery, type Echo } from "./delivery.ts";
@@ -33,6 +34,8 @@ import { type ServerContext, Session } from "./session.ts";
 export interface ServerConfig {
   /** The server's key and certificate, and the CA that client certificates chain to (PEM). */
   tls: TlsMaterial;
+  /** serverkeys/crl.pem's text, when the TTP revoked anything. */
+  crl?: string;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -44,6 +47,14 @@ export interface ServerConfig {
   log?: EventLog;
 }
 
+/** What SIGHUP reads again: the server's key and certificate, and the TTP's revocation list. */
+export interface Reloadable {
+  key: string;
+  certificate: string;
+  /** serverkeys/crl.pem's text; none: nothing revoked. */
+  crl?: string;
+}
+
 export interface RunningServer {
   /** Where it listens (the real port when 0 was asked). */
   address: { host: string; port: number };
@@ -51,6 +62,12 @@ export interface RunningServer {
   node: string;
   /** Stops listening, commits what is pending, closes connections, bus and database. */
   stop(): Promise<void>;
+  /**
+   * Takes a new server certificate and revocation list (SIGHUP): new
+   * handshakes use the certificate, sessions of revoked certificates end.
+   * Throws, changing nothing, when the list does not verify.
+   */
+  reload(files: Reloadable): Promise<{ revoked: number; ended: number }>;
 }
 
 /** Failures opening the database or listening, with which step failed. */
@@ -89,6 +106,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ca = new x509.X509Certificate(config.tls.ca);
   } catch (error) {
     throw new StartError("cannot parse the CA certificate", undefined, { cause: error });
+  }
+  const revocations = new Revocations();
+  try {
+    revocations.use(await Revocations.read(config.crl, ca));
+  } catch (error) {
+    throw new StartError(
+      `cannot use the revocation list: ${(error as Error).message}`,
+      'the TTP writes it with "chat ca revoke"; the server reads serverkeys/crl.pem',
+      { cause: error },
+    );
   }
   let store: Store;
   try {
@@ -154,6 +181,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     admission,
     quotas: new StorageQuotas(config.limits),
     bans,
+    revocations,
     clock: () => (lastTime = Math.max(lastTime, Date.now())),
   };
   const open = new Set<SocketConnection>();
@@ -257,5 +285,24 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const via = config.bus === undefined ? "" : `, bus ${describeDatabase(config.bus)}`;
     log.event(`node ${node} on ${describeDatabase(config.database)}${via}`);
   }
-  return { address, node, stop: () => (stopping ??= stop()) };
+  const reload = async (files: Reloadable) => {
+    const revoked = await Revocations.read(files.crl, ca);
+    server.setSecureContext({
+      key: files.key,
+      cert: files.certificate,
+      ca: config.tls.ca,
+      minVersion: "TLSv1.3",
+    });
+    revocations.use(revoked);
+    let ended = 0;
+    for (const session of sessions) {
+      const serial = session.certificateSerial;
+      if (serial !== null && revocations.has(serial)) {
+        session.expel("certificate revoked");
+        ended++;
+      }
+    }
+    return { revoked: revocations.size, ended };
+  };
+  return { address, node, stop: () => (stopping ??= stop()), reload };
 }

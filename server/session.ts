@@ -34,6 +34,7 @@ import { type EventLog, quote } from "./log.ts";
 import type { Admission } from "./admission.ts";
 import type { StorageQuotas } from "./quotas.ts";
 import type { Bans } from "./bans.ts";
+import type { Revocations } from "./revocations.ts";
 import type { Committer } from "./committer.ts";
 import type { Delivery, Echo } from "./delivery.ts";
 import type { CertificateCache } from "./certificate_cache.ts";
@@ -103,6 +104,8 @@ export interface ServerContext {
   quotas: StorageQuotas;
   /** Users the operator banned: refused at login. */
   bans: Bans;
+  /** Certificates the TTP revoked (serverkeys/crl.pem): refused at login. */
+  revocations: Revocations;
   /** Milliseconds since the epoch; messages get non-decreasing times. */
   clock: () => number;
 }
@@ -113,6 +116,8 @@ export class Session implements Member {
   #state: State = "greeting";
   #user: StoredUser | null = null;
   #identity: Promise<ClientIdentity | string> | null = null;
+  /** The serial number of the certificate this connection logged in with. */
+  #serial: string | null = null;
   /** Live lines held back while history is still being sent, with their message ids. */
   #held: Array<[number, string]> | null = null;
   #heldBytes = 0;
@@ -129,6 +134,11 @@ export class Session implements Member {
   #lastRecipient: StoredUser | null = null;
 
   constructor(readonly connection: Connection, readonly context: ServerContext) {}
+
+  /** The serial of the certificate of a logged-in session (null before): for revocation. */
+  get certificateSerial(): string | null {
+    return this.#user === null ? null : this.#serial;
+  }
 
   get name(): string {
     return this.#user?.name ?? "";
@@ -583,9 +593,14 @@ export class Session implements Member {
     });
   }
 
-  #verifiedIdentity(): Promise<ClientIdentity | string> {
+  /** The connection's certificate, checked once; its revocation, at every use. */
+  async #verifiedIdentity(): Promise<ClientIdentity | string> {
     this.#identity ??= this.#verifyIdentity();
-    return this.#identity;
+    const identity = await this.#identity;
+    if (typeof identity === "string") return identity;
+    if (this.context.revocations.has(identity.serial)) return "certificate revoked";
+    this.#serial = identity.serial;
+    return identity;
   }
 
   async #verifyIdentity(): Promise<ClientIdentity | string> {

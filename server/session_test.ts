@@ -13,6 +13,7 @@ import { x509 } from "../pki/x509.ts";
 import { decodeServerFrame, encodeFrame } from "../protocol/frames.ts";
 import type { ClientFrame, ServerFrame } from "../protocol/frames.ts";
 import { Bans } from "./bans.ts";
+import { Revocations } from "./revocations.ts";
 import { Admission } from "./admission.ts";
 import { StorageQuotas } from "./quotas.ts";
 import { CertificateCache } from "./certificate_cache.ts";
@@ -101,6 +102,7 @@ async function setup(trusted?: x509.X509Certificate) {
     admission: new Admission(DEFAULT_LIMITS),
     quotas: new StorageQuotas(DEFAULT_LIMITS),
     bans: new Bans(store),
+    revocations: new Revocations(),
     clock: () => time++,
   };
   const certificateFor = async (name: string) => {

@@ -52,6 +52,16 @@ Deno.test("users lists who registered and was seen; ban ends a live session and 
     assert.deepEqual(rows.slice(1).map((row) => [row[0], row[3]]), [["alice", "-"], ["bob", "-"]]);
     for (const row of rows.slice(1)) assert.match(row[2], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
 
+    // The certificate bob registered with, as the TTP's revoke takes it.
+    const cert = await operator(dir, "cert", "bob");
+    assert.equal(cert.code, 0, cert.stderr);
+    const pem = (text: string) => text.replace(/\s+/g, "");
+    assert.equal(
+      pem(cert.stdout),
+      pem(await Deno.readTextFile(join(dir, "clientkeys/bob/cert.pem"))),
+    );
+    assert.equal((await operator(dir, "cert", "nobody")).code, 1);
+
     const ban = await operator(dir, "ban", "bob");
     assert.equal(ban.code, 0, ban.stderr);
     assert.equal(ban.stdout, "banned bob\n");
@@ -116,7 +126,7 @@ Deno.test("backup copies every committed message while the server runs, and over
 
 Deno.test("each operator command has --help", async () => {
   const dir = await makeDataDir();
-  for (const command of ["users", "ban", "unban", "backup"]) {
+  for (const command of ["users", "ban", "unban", "cert", "backup"]) {
     const help = await operator(dir, command, "--help");
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, new RegExp(`^chat server ${command}`));
