@@ -246,6 +246,33 @@ export const MUTANTS: Mutant[] = [
     }],
     specs: [{ file: "tests/sandbox_test.ts", filter: "compile task's union" }],
   },
+  {
+    name: "revocation: a revoked certificate refused",
+    edits: [{
+      file: "server/session.ts",
+      from: 'if (this.context.revocations.has(identity.serial)) return "certificate revoked";',
+      to: "",
+    }],
+    specs: [{ file: "tests/revocation_test.ts", filter: "SIGHUP ends" }],
+  },
+  {
+    name: "revocation: only a CRL this CA signed",
+    edits: [{
+      file: "pki/revocation.ts",
+      from: 'if (!signed) throw new CertificateError("CRL is not signed by this CA");',
+      to: "",
+    }],
+    specs: [{ file: "tests/revocation_test.ts", filter: "another CA signed" }],
+  },
+  {
+    name: "ban: a banned user refused at login",
+    edits: [{
+      file: "server/session.ts",
+      from: 'else if (this.context.bans.has(name)) reason = "banned by the operator";',
+      to: "",
+    }],
+    specs: [{ file: "tests/operator_test.ts", filter: "ban ends a live session" }],
+  },
 ];
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -68,13 +68,13 @@ Deno.test("users lists who registered and was seen; ban ends a live session and 
     // The running server ends bob's session by itself; bob's client tries
     // again, is refused, and stops.
     await server.log.waitFor(/closed connection .*: banned by the operator \(user "bob"\)$/);
+    await server.log.waitFor(/refused login of "bob" from .*: banned by the operator$/);
     const out = await bob.exited();
     assert.equal(out.code, 1);
     assert.match(
       out.stdout,
       /error: connection to the server lost; reconnecting\nerror: invalid credentials\n/,
     );
-    await server.log.waitFor(/refused login of "bob" from .*: banned by the operator$/);
     const refused = await chatSession(dir, server.port, ["/login bob"]);
     assert.equal(refused.stdout, "error: invalid credentials\n");
     assert.match((await operator(dir, "users")).stdout, /^bob .* \d\d:\d\d:\d\d\n$/m);

@@ -16,6 +16,7 @@ import {
   makeDataDir,
   runChat,
   ServerProcess,
+  WAIT_MS,
 } from "../testing/chat.ts";
 
 async function openssl(args: string[]): Promise<string> {
@@ -69,13 +70,14 @@ Deno.test("ca revoke writes a CA-signed CRL; SIGHUP ends the revoked user's sess
     Deno.kill(server.pid, "SIGHUP");
     await server.log.waitFor(/reloaded on SIGHUP: .*1 revoked certificates, ended 1 sessions$/);
     await server.log.waitFor(/closed connection .*: certificate revoked \(user "bob"\)$/);
+    // bob's client tries again, is refused, and stops.
+    await server.log.waitFor(/refused login of "bob" from .*: certificate revoked$/);
     const out = await bob.exited();
     assert.equal(out.code, 1);
     assert.match(
       out.stdout,
       /error: connection to the server lost; reconnecting\nerror: invalid credentials\n/,
     );
-    await server.log.waitFor(/refused login of "bob" from .*: certificate revoked$/);
     const refused = await chatSession(dir, server.port, ["/login bob"]);
     assert.equal(refused.stdout, "error: invalid credentials\n");
 
@@ -125,7 +127,8 @@ Deno.test("a CRL another CA signed is refused at start and on SIGHUP; ca revoke 
   );
 
   await Deno.writeTextFile(join(dir, "serverkeys/crl.pem"), foreignCrl);
-  const start = await runChat("server", ["0"], dir);
+  // (A server that started anyway would run on: WAIT_MS is the failure.)
+  const start = await runChat("server", ["0"], dir, undefined, undefined, WAIT_MS);
   assert.equal(start.code, 1);
   assert.match(
     start.stderr,
