@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { CONNECTION_LOST } from "../client/client.ts";
 import { engineProblem, startNats } from "../testing/engines.ts";
 import { startCluster, stopNode } from "../testing/cluster.ts";
 import { chatSession, ClientProcess, WAIT_MS, withoutTimes } from "../testing/chat.ts";
@@ -121,8 +122,11 @@ Deno.test({
 
       await t.step("a killed node's users can log in on the other within seconds", async () => {
         await b.kill();
-        await bob.exited();
-        await dave.exited();
+        // Their clients say so and keep trying node b, which is gone: stop them.
+        await bob.output.waitFor(CONNECTION_LOST);
+        await dave.output.waitFor(CONNECTION_LOST);
+        bob.kill();
+        dave.kill();
         // Until b's heartbeat is old, bob's session is b's: retry until it is released.
         const deadline = Date.now() + WAIT_MS;
         let out = "";
@@ -186,7 +190,10 @@ Deno.test({
       // bob's node restarts; what was sent meanwhile is in his history, once,
       // and the new node delivers live from there on.
       await stopNode(b);
-      await bob.exited();
+      // bob's client would log in again to the restarted node by itself;
+      // this checks a fresh login's history instead.
+      await bob.output.waitFor(CONNECTION_LOST);
+      bob.kill();
       await alice.ask("while b restarts", / alice: while b restarts$/);
       const b2 = await cluster.startNode([], b.port);
       const again = new ClientProcess(cluster.dir, b2.port);
