@@ -64,7 +64,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN client_id TEXT;
   CREATE INDEX messages_by_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
   `,
-  // 5: for the operator (SPEC section 8): when each user was last seen, and
+  // 6: for the operator (SPEC section 8): when each user was last seen, and
   // who is banned (every server node polls this).
   `
   ALTER TABLE users ADD COLUMN last_seen INTEGER;
