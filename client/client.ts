@@ -696,9 +696,11 @@ export class ChatClient {
       case "private": {
         const session = [this.#session, this.#entering].find((s) => s?.connection === connection);
         if (!session) return;
-        // Shown already: a history after reconnecting repeats it, or a resend's echo.
-        if (frame.id <= session.lastShownId) return;
-        session.lastShownId = frame.id;
+        // Shown already: a resend's echo (the stored message) repeats it. A
+        // history after reconnecting starts after the newest shown, and
+        // /history brings older ones on purpose.
+        if (frame.re !== undefined && frame.id <= session.lastShownId) return;
+        session.lastShownId = Math.max(session.lastShownId, frame.id);
         return this.#output.enqueue(() =>
           session.history.take(frame, (f) => session.inbox.check(f))
         );
