@@ -50,7 +50,7 @@ async function prepare(users: number, messages: number): Promise<[string, Identi
       });
     }
     const sender = store.findUserNow("reader0")!;
-    const signature = JSON.stringify({ v: 1, mid: "A".repeat(22), time: 0, sig: "B".repeat(86) });
+    const signature = ["1", "A".repeat(22), "0", "B".repeat(86)].join(".");
     const batch: NewMessage[] = [];
     const now = Date.now();
     for (let i = 0; i < messages; i++) {
@@ -80,7 +80,7 @@ async function login(
   });
   try {
     await conn.handshake();
-    const request = encodeFrame({ type: "hello", versions: [1] }) +
+    const request = encodeFrame({ type: "hello", versions: [2] }) +
       encodeFrame({ type: "login", id: 1, name: identity.name });
     await conn.write(new TextEncoder().encode(request));
     if (stallMs !== null) {

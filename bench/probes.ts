@@ -99,7 +99,7 @@ class Account {
     const loggedIn = account.#expect(1);
     void account.#read();
     await account.#write(
-      encodeFrame({ type: "hello", versions: [1] }) +
+      encodeFrame({ type: "hello", versions: [2] }) +
         encodeFrame({ type: "login", id: 1, name: identity.name }),
     );
     await loggedIn;

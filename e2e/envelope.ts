@@ -3,6 +3,11 @@
  * messages, signing and verifying public ones. Opening checks everything
  * before returning any text; every failure is a VerificationError whose
  * message says little on purpose, and the caller adds who and what.
+ *
+ * An envelope travels in its compact form (protocol version 2): its fields
+ * in a fixed order joined by ".", without the names its frame already
+ * carries. The JSON form of protocol version 1 still opens, for messages
+ * stored before.
  */
 
 import { Buffer } from "node:buffer";
@@ -73,16 +78,7 @@ export function sealPrivateMessage(
     labelled(PRIVATE_LABEL, [...header, nonceText, ctText]),
     sender.signer,
   );
-  return JSON.stringify({
-    v: ENVELOPE_VERSION,
-    mid,
-    from: sender.name,
-    to: recipient.name,
-    time,
-    nonce: nonceText,
-    ct: ctText,
-    sig: toBase64Url(sig),
-  });
+  return [ENVELOPE_VERSION, mid, time, nonceText, ctText, toBase64Url(sig)].join(".");
 }
 
 /**
@@ -98,7 +94,7 @@ export function openPrivateMessage(
   counterpart: Peer,
   options: OpenOptions = {},
 ): Verified {
-  const envelope = parseEnvelope(payload);
+  const envelope = parseEnvelope(payload, PRIVATE_FIELDS, route);
   const { mid, from, to, time } = envelope;
   const nonce = fromBase64Url(envelope.nonce, NONCE_BYTES);
   const ct = fromBase64Url(envelope.ct);
@@ -152,7 +148,7 @@ export function signPublicMessage(
   const time = options.time ?? Date.now();
   const signed = labelled(PUBLIC_LABEL, [ENVELOPE_VERSION, mid, sender.name, time, text]);
   const sig = nodeCrypto.sign(null, signed, sender.signer);
-  return JSON.stringify({ v: ENVELOPE_VERSION, mid, time, sig: toBase64Url(sig) });
+  return [ENVELOPE_VERSION, mid, time, toBase64Url(sig)].join(".");
 }
 
 /** Checks that `sender` signed `text` as a public message. */
@@ -163,7 +159,7 @@ export function verifyPublicMessage(
   sender: Peer,
   options: OpenOptions = {},
 ): Verified {
-  const envelope = parseEnvelope(signature);
+  const envelope = parseEnvelope(signature, PUBLIC_FIELDS);
   const { mid, time } = envelope;
   const sig = fromBase64Url(envelope.sig, SIGNATURE_BYTES);
   if (
@@ -189,8 +185,36 @@ function verifies(signed: Uint8Array, sender: Peer, sig: Uint8Array): boolean {
   }
 }
 
-function parseEnvelope(text: string): Record<string, unknown> {
+/** The fields of the compact forms, in their order. */
+export const PRIVATE_FIELDS = ["v", "mid", "time", "nonce", "ct", "sig"] as const;
+export const PUBLIC_FIELDS = ["v", "mid", "time", "sig"] as const;
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * An envelope's fields, from its compact form or (stored under protocol
+ * version 1) its JSON form. The compact form names no parties: a private
+ * one takes them from `route`, what the server says, and the signature
+ * covers them, so a wrong route fails the signature check.
+ */
+function parseEnvelope(
+  text: string,
+  order: readonly string[],
+  route?: { from: string; to: string },
+): Record<string, unknown> {
   if (text.length > MAX_ENVELOPE_CHARS) throw new VerificationError("envelope too large");
+  if (!text.startsWith("{")) {
+    const parts = text.split(".");
+    if (parts.length !== order.length) throw new VerificationError("malformed envelope");
+    const envelope: Record<string, unknown> = { ...route };
+    order.forEach((field, i) => envelope[field] = parts[i]);
+    if (envelope.v !== String(ENVELOPE_VERSION)) {
+      throw new VerificationError("unknown envelope version");
+    }
+    envelope.v = ENVELOPE_VERSION;
+    if (!DECIMAL.test(parts[2])) throw new VerificationError("malformed envelope");
+    envelope.time = Number(parts[2]);
+    return envelope;
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import {
   openPrivateMessage,
+  PRIVATE_FIELDS,
+  PUBLIC_FIELDS,
   sealPrivateMessage,
   signPublicMessage,
   VerificationError,
@@ -23,6 +25,16 @@ const alice = generateOwnKeys("alice");
 const bob = generateOwnKeys("bob");
 const TEXT = "fuzz me";
 
+/** A compact envelope's fields by name (e2e/envelope.ts), and back. */
+function fieldsOf(envelope: string, order: readonly string[]): Record<string, unknown> {
+  const parts = envelope.split(".");
+  return Object.fromEntries(order.map((field, i) => [field, parts[i]]));
+}
+
+function compact(fields: Record<string, unknown>, order: readonly string[]): string {
+  return order.map((field) => String(fields[field])).join(".");
+}
+
 function tally(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
@@ -30,12 +42,12 @@ function tally(counts: Map<string, number>, key: string): void {
 Deno.test(`fuzz seed ${SEED}: private envelopes mutated inside are refused or exactly the original`, () => {
   const random = generator(SEED ^ 0x5eed1);
   const envelope = sealPrivateMessage(alice, new Peer(bob.keys), TEXT);
-  const original = JSON.parse(envelope);
+  const original = fieldsOf(envelope, PRIVATE_FIELDS);
   const refusals = new Map<string, number>();
   const n = inputs(20_000);
   for (let i = 0; i < n; i++) {
     const mutated = random.int(10) < 8
-      ? JSON.stringify(mutateFields(random, original))
+      ? compact(mutateFields(random, original), PRIVATE_FIELDS)
       : new TextDecoder().decode(mutateBytes(random, new TextEncoder().encode(envelope)));
     // Half the time as a reader who verified these bytes before: decryption decides.
     const signatureAlreadyVerified = random.int(2) === 0;
@@ -50,9 +62,10 @@ Deno.test(`fuzz seed ${SEED}: private envelopes mutated inside are refused or ex
         { signatureAlreadyVerified },
       );
       // Accepted: only a change nothing depends on (`v` is checked, `sig` verified).
-      assert.deepEqual(opened, { mid: original.mid, time: original.time, text: TEXT }, context);
-      const parsed = JSON.parse(mutated);
-      for (const field of ["mid", "from", "to", "time", "nonce", "ct"]) {
+      const time = Number(original.time);
+      assert.deepEqual(opened, { mid: original.mid, time, text: TEXT }, context);
+      const parsed = fieldsOf(mutated, PRIVATE_FIELDS);
+      for (const field of ["v", "mid", "time", "nonce", "ct"]) {
         assert.deepEqual(parsed[field], original[field], `${context}: ${field} changed`);
       }
       if (!signatureAlreadyVerified) assert.equal(parsed.sig, original.sig, context);
@@ -70,18 +83,17 @@ Deno.test(`fuzz seed ${SEED}: private envelopes mutated inside are refused or ex
       `"${stage}" reached ${refusals.get(stage)} times`,
     );
   }
-  assert.ok(refusals.has("envelope names other parties than its delivery"));
 });
 
 Deno.test(`fuzz seed ${SEED}: public signatures mutated inside are refused or exactly the original`, () => {
   const random = generator(SEED ^ 0x5eed2);
   const signature = signPublicMessage(alice, TEXT);
-  const original = JSON.parse(signature);
+  const original = fieldsOf(signature, PUBLIC_FIELDS);
   const refusals = new Map<string, number>();
   const n = inputs(20_000);
   for (let i = 0; i < n; i++) {
     const mutated = random.int(10) < 8
-      ? JSON.stringify(mutateFields(random, original))
+      ? compact(mutateFields(random, original), PUBLIC_FIELDS)
       : new TextDecoder().decode(mutateBytes(random, new TextEncoder().encode(signature)));
     // Sometimes the text or the sender named by the server is what changed.
     const text = random.int(8) === 0 ? TEXT + random.pick(["", " ", "!", "\u0000"]) : TEXT;
@@ -89,10 +101,11 @@ Deno.test(`fuzz seed ${SEED}: public signatures mutated inside are refused or ex
     const context = `seed ${SEED}, input ${i}: ${mutated.slice(0, 300)} ${JSON.stringify(text)}`;
     try {
       const verified = verifyPublicMessage(mutated, from, text, new Peer(alice.keys));
-      assert.deepEqual(verified, { mid: original.mid, time: original.time, text: TEXT }, context);
+      const time = Number(original.time);
+      assert.deepEqual(verified, { mid: original.mid, time, text: TEXT }, context);
       assert.equal(from, "alice", context);
-      const parsed = JSON.parse(mutated);
-      for (const field of ["mid", "time", "sig"]) {
+      const parsed = fieldsOf(mutated, PUBLIC_FIELDS);
+      for (const field of ["v", "mid", "time", "sig"]) {
         assert.deepEqual(parsed[field], original[field], `${context}: ${field} changed`);
       }
       tally(refusals, "accepted");

@@ -1,5 +1,5 @@
 /**
- * The frames of protocol version 1 (protocol/README.md): their types, their
+ * The frames of protocol version 2 (protocol/README.md): their types, their
  * encoding, and strict decoders for each direction. Decoders take the bytes
  * of one line and return a typed frame or throw ProtocolError; they never
  * trust a field's type, size or shape.

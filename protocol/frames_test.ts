@@ -14,7 +14,7 @@ const SIG = "B".repeat(85) + "A"; // 64 bytes
 
 Deno.test("decodeClientFrame() round-trips every client frame type", () => {
   const frames: ClientFrame[] = [
-    { type: "hello", versions: [1] },
+    { type: "hello", versions: [2] },
     { type: "register", id: 1, name: "sam", encryption_key: KEY, binding: SIG },
     { type: "keys", id: 6, name: "sam" },
     { type: "login", id: 2, name: "Erik_2-x" },
@@ -30,7 +30,7 @@ Deno.test("decodeClientFrame() round-trips every client frame type", () => {
 
 Deno.test("decodeServerFrame() round-trips every server frame type", () => {
   const frames: ServerFrame[] = [
-    { type: "hello", version: 1 },
+    { type: "hello", version: 2 },
     { type: "ok", re: 1, status: "registered" },
     { type: "error", code: "malformed" },
     { type: "error", re: 2, code: "user_not_found" },

@@ -27,7 +27,7 @@ const envelope = sealPrivateMessage(alice, new Peer(bob.keys), "fuzz me");
 const signature = signPublicMessage(alice, "fuzz me");
 
 const VALID: Array<ClientFrame | ServerFrame> = [
-  { type: "hello", versions: [1] },
+  { type: "hello", versions: [2] },
   {
     type: "register",
     id: 1,
@@ -42,7 +42,7 @@ const VALID: Array<ClientFrame | ServerFrame> = [
   { type: "public", id: 6, text: "hello", signature },
   { type: "private", id: 7, to: "bob", payload: envelope },
   { type: "exit" },
-  { type: "hello", version: 1 },
+  { type: "hello", version: 2 },
   { type: "ok", re: 1, status: "registered" },
   { type: "error", re: 2, code: "user_not_found" },
   { type: "users", re: 3, names: ["a", "b"] },

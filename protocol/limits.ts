@@ -34,5 +34,5 @@ export const ENCRYPTION_KEY_BYTES = 44;
 /** An Ed25519 signature (RFC 8032). */
 export const SIGNATURE_BYTES = 64;
 /** Protocol versions this build speaks, newest last. */
-export const PROTOCOL_VERSIONS = [1] as const;
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSIONS = [2] as const;
+export const PROTOCOL_VERSION = 2;

@@ -112,7 +112,7 @@ async function setup(trusted?: x509.X509Certificate) {
   const open = async (certificate: Uint8Array | null, ...frames: ClientFrame[]) => {
     const connection = new FakeConnection(certificate);
     const session = new Session(connection, context);
-    session.receive(new TextEncoder().encode(encodeFrame({ type: "hello", versions: [1] })));
+    session.receive(new TextEncoder().encode(encodeFrame({ type: "hello", versions: [2] })));
     for (const frame of frames) session.receive(new TextEncoder().encode(encodeFrame(frame)));
     await session.settled();
     return { connection, session };
@@ -125,7 +125,7 @@ Deno.test("Session registers from a verified certificate and refuses another key
   const samCertificate = await certificateFor("sam");
   const sam = await open(samCertificate, register(1, "sam"));
   assert.deepEqual(sam.connection.sent, [
-    { type: "hello", version: 1 },
+    { type: "hello", version: 2 },
     { type: "ok", re: 1, status: "registered" },
     { type: "history_end", re: 1 },
   ]);
@@ -422,7 +422,7 @@ Deno.test("a message stored while history is replayed comes once, after history_
     return sam.session.settled();
   };
   const late = new Session(connection, context);
-  late.receive(new TextEncoder().encode(encodeFrame({ type: "hello", versions: [1] })));
+  late.receive(new TextEncoder().encode(encodeFrame({ type: "hello", versions: [2] })));
   late.receive(new TextEncoder().encode(encodeFrame(register(1, "late"))));
   await late.settled();
   assert.ok(interjected, "the test reached a second history page");
@@ -469,7 +469,7 @@ Deno.test(`fuzz seed ${SEED}: requests mutated inside get valid replies and make
     return user;
   };
   const valid: ClientFrame[] = [
-    { type: "hello", versions: [1] },
+    { type: "hello", versions: [2] },
     register(1, "mallory"),
     register(2, "sam"),
     { type: "login", id: 3, name: "mallory" },
@@ -489,7 +489,7 @@ Deno.test(`fuzz seed ${SEED}: requests mutated inside get valid replies and make
     // Each session from its own address, so the login budget per address does not end the run.
     (connection as { ip: string }).ip = `192.0.2.${(sessions++ % 250) + 1}`;
     const session = new Session(connection, context);
-    session.receive(encoder.encode(encodeFrame({ type: "hello", versions: [1] })));
+    session.receive(encoder.encode(encodeFrame({ type: "hello", versions: [2] })));
     // Half the sessions as a member, where most requests are served.
     const ids = new Set<number>([1]);
     if (random.int(2) === 0) {

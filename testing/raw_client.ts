@@ -136,7 +136,7 @@ export class RawClient {
 
   /** Greets the server and checks its answer. */
   async hello(): Promise<void> {
-    await this.send({ type: "hello", versions: [1] });
+    await this.send({ type: "hello", versions: [2] });
     const reply = await this.next();
     if (reply?.type !== "hello") throw new Error(`unexpected greeting ${JSON.stringify(reply)}`);
   }

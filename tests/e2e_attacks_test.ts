@@ -114,12 +114,13 @@ Deno.test("an altered private envelope or public text in chat.db is a warning, n
     // ...and that record must not vouch for altered bytes.
     tamper(dir, (db) => {
       const privateId = messageId(db, "recipient_id IS NOT NULL");
-      const body = JSON.parse(
-        (db.prepare("SELECT body FROM messages WHERE id = ?").get(privateId) as { body: string })
-          .body,
-      );
-      body.ct = (body.ct[0] === "A" ? "B" : "A") + body.ct.slice(1);
-      db.prepare("UPDATE messages SET body = ? WHERE id = ?").run(JSON.stringify(body), privateId);
+      // The compact envelope v.mid.time.nonce.ct.sig (e2e/README.md): one ciphertext byte changed.
+      const fields = (db.prepare("SELECT body FROM messages WHERE id = ?").get(privateId) as {
+        body: string;
+      }).body.split(".");
+      assert.equal(fields.length, 6);
+      fields[4] = (fields[4][0] === "A" ? "B" : "A") + fields[4].slice(1);
+      db.prepare("UPDATE messages SET body = ? WHERE id = ?").run(fields.join("."), privateId);
       db.prepare("UPDATE messages SET body = 'pay mallory 1000 dollars' WHERE id = ?")
         .run(messageId(db, "recipient_id IS NULL"));
     });

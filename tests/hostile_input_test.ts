@@ -81,8 +81,8 @@ Deno.test("the server survives garbage over TCP and TLS, and a normal user still
       for (const part of parts) out.set(part, (offset += part.length) - part.length);
       return out;
     };
-    const hello = '{"type":"hello","versions":[1]}\n';
-    const greeting = { type: "hello", version: 1 };
+    const hello = '{"type":"hello","versions":[2]}\n';
+    const greeting = { type: "hello", version: 2 };
     const malformed = { type: "error", code: "malformed" };
     const attacks: Array<[string, string | Uint8Array, unknown[]]> = [
       ["a 1 MiB line", "x".repeat(1024 * 1024) + "\n", [malformed]],

@@ -23,7 +23,7 @@ Deno.test("a registration whose ok was lost keeps its keys, and /register finish
   const dir = await makeDataDir();
   // 1. A server that takes the registration and drops the connection before any answer.
   const fake = await startFakeServer(dir, (socket, frame) => {
-    if (frame.type === "hello") socket.write('{"type":"hello","version":1}\n');
+    if (frame.type === "hello") socket.write('{"type":"hello","version":2}\n');
     if (frame.type === "register") socket.destroy();
   });
   let lost;

@@ -14,7 +14,7 @@ import { signPublicMessage } from "../e2e/envelope.ts";
 import { encodeFrame } from "../protocol/frames.ts";
 
 const send = (socket: tls.TLSSocket, text: string) => socket.write(text);
-const hello = '{"type":"hello","version":1}\n';
+const hello = '{"type":"hello","version":2}\n';
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 

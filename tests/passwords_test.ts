@@ -52,7 +52,7 @@ Deno.test("the password never leaves the client: not one byte of it on the wire"
   // A server that records all it is sent, decrypted, and lets sam in.
   const fake = await startFakeServer(dir, (socket, frame) => {
     const reply = (value: unknown) => socket.write(JSON.stringify(value) + "\n");
-    if (frame.type === "hello") reply({ type: "hello", version: 1 });
+    if (frame.type === "hello") reply({ type: "hello", version: 2 });
     if (frame.type === "login") {
       reply({ type: "ok", re: frame.id, status: "authenticated" });
       reply({ type: "history_end", re: frame.id });

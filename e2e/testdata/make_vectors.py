@@ -73,30 +73,42 @@ def pair_key(me: User, peer: User) -> bytes:
 
 
 def seal(sender: User, recipient: User, text: str, mid: bytes, nonce: bytes, time: int,
-         version: int = 1, signer: User | None = None) -> str:
+         version: int = 1, signer: User | None = None, legacy: bool = False) -> str:
+    """The compact form (protocol version 2); `legacy`: the JSON form of protocol version 1."""
     header = [version, b64u(mid), sender.name, recipient.name, time]
     ct = AESGCM(pair_key(sender, recipient)).encrypt(
         nonce, text.encode(), labelled("chat/e2e/v1/private", header))
     signed = labelled("chat/e2e/v1/private", header + [b64u(nonce), b64u(ct)])
     sig = (signer or sender).identity.sign(signed)
-    return dumps({
-        "v": version, "mid": b64u(mid), "from": sender.name, "to": recipient.name,
-        "time": time, "nonce": b64u(nonce), "ct": b64u(ct), "sig": b64u(sig),
-    })
+    if legacy:
+        return dumps({
+            "v": version, "mid": b64u(mid), "from": sender.name, "to": recipient.name,
+            "time": time, "nonce": b64u(nonce), "ct": b64u(ct), "sig": b64u(sig),
+        })
+    return ".".join([str(version), b64u(mid), str(time), b64u(nonce), b64u(ct), b64u(sig)])
 
 
-def sign_public(sender: User, text: str, mid: bytes, time: int, signer: User | None = None) -> str:
+def sign_public(sender: User, text: str, mid: bytes, time: int, signer: User | None = None,
+                legacy: bool = False) -> str:
     signed = labelled("chat/e2e/v1/public", [1, b64u(mid), sender.name, time, text])
     sig = (signer or sender).identity.sign(signed)
-    return dumps({"v": 1, "mid": b64u(mid), "time": time, "sig": b64u(sig)})
+    if legacy:
+        return dumps({"v": 1, "mid": b64u(mid), "time": time, "sig": b64u(sig)})
+    return ".".join(["1", b64u(mid), str(time), b64u(sig)])
+
+
+PRIVATE_FIELDS = ["v", "mid", "time", "nonce", "ct", "sig"]
+PUBLIC_FIELDS = ["v", "mid", "time", "sig"]
 
 
 def flip(text: str, field: str) -> str:
-    envelope = json.loads(text)
-    raw = bytearray(base64.urlsafe_b64decode(envelope[field] + "=" * (-len(envelope[field]) % 4)))
+    """The envelope with the first bit of one base64url field flipped."""
+    parts = text.split(".")
+    index = (PRIVATE_FIELDS if len(parts) == len(PRIVATE_FIELDS) else PUBLIC_FIELDS).index(field)
+    raw = bytearray(base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4)))
     raw[0] ^= 0x01
-    envelope[field] = b64u(bytes(raw))
-    return dumps(envelope)
+    parts[index] = b64u(bytes(raw))
+    return ".".join(parts)
 
 
 def main():
@@ -117,7 +129,14 @@ def main():
         {"name": "flipped signature bit", "reader": "bob", "from": "alice", "to": "bob",
          "payload": flip(good, "sig"), "error": "bad signature"},
         {"name": "delivered to another recipient", "reader": "carol", "from": "alice", "to": "carol",
-         "payload": good, "error": "envelope names other parties than its delivery"},
+         "payload": good, "error": "bad signature"},
+        {"name": "valid, JSON form of protocol version 1 (stored history)", "reader": "bob",
+         "from": "alice", "to": "bob",
+         "payload": seal(alice, bob, text, mid, nonce, time, legacy=True), "text": text},
+        {"name": "JSON form naming other parties than its delivery", "reader": "carol",
+         "from": "alice", "to": "carol",
+         "payload": seal(alice, bob, text, mid, nonce, time, legacy=True),
+         "error": "envelope names other parties than its delivery"},
         {"name": "read by a third party", "reader": "carol", "from": "alice", "to": "bob",
          "payload": good, "error": "not a party"},
         {"name": "truncated envelope", "reader": "bob", "from": "alice", "to": "bob",
@@ -145,6 +164,9 @@ def main():
          "error": "bad signature"},
         {"name": "flipped signature bit", "from": "alice", "text": public_text,
          "signature": flip(public_sig, "sig"), "error": "bad signature"},
+        {"name": "valid, JSON form of protocol version 1 (stored history)", "from": "alice",
+         "text": public_text, "signature": sign_public(alice, public_text, mid, time, legacy=True),
+         "ok": True},
     ]
     print(json.dumps({
         "comment": "made by e2e/testdata/make_vectors.py (Python, cryptography); do not edit",
@@ -164,10 +186,8 @@ def resign_with_other_key(sender: User, recipient: User, other: User, text, mid,
     ct = AESGCM(pair_key(sender, other)).encrypt(nonce, text.encode(),
                                                 labelled("chat/e2e/v1/private", header))
     signed = labelled("chat/e2e/v1/private", header + [b64u(nonce), b64u(ct)])
-    return dumps({
-        "v": 1, "mid": b64u(mid), "from": sender.name, "to": recipient.name, "time": time,
-        "nonce": b64u(nonce), "ct": b64u(ct), "sig": b64u(sender.identity.sign(signed)),
-    })
+    return ".".join(["1", b64u(mid), str(time), b64u(nonce), b64u(ct),
+                     b64u(sender.identity.sign(signed))])
 
 
 if __name__ == "__main__":
