@@ -26,6 +26,7 @@ export const HELP = `chat server: the chat server (TLS with client certificates,
 Usage:
   chat server [PORT] [--host HOST] [--dir DIR]
   chat server [PORT] --database postgres://USER@HOST:PORT/DB --bus nats://HOST:PORT
+                    [--reuse-port]
 ${adminHelp()}
 
 Options:
@@ -37,6 +38,9 @@ Options:
                     (default: $CHAT_DATABASE, else chat.db)
   --bus URL         NATS, which tells every node what the others stored
                     (default: $CHAT_BUS, else in-process; needs --database)
+  --reuse-port      share PORT with other nodes started so on this host, to
+                    use more cores (the kernel spreads connections over
+                    them); needs --database and --bus
   --log-format F    text (default: "TIME EVENT") or json (one object a line:
                     {"time":...,"event":...}, for log collectors)
   -h, --help        show this help
@@ -59,6 +63,8 @@ Example:
 
 Several nodes (README: "Running several nodes"), each with the same serverkeys/:
   $ chat server 4747 --database postgres://chat@db:5432/chat --bus nats://bus:4222
+Two on one host and one port (start each the same way):
+  $ chat server 4747 --database postgres://chat@db:5432/chat --bus nats://bus:4222 --reuse-port
 `;
 
 function limitsHelp(): string {
@@ -79,6 +85,7 @@ export async function run(args: string[]): Promise<number> {
     dir: { type: "string" },
     database: { type: "string" },
     bus: { type: "string" },
+    "reuse-port": { type: "boolean" },
     "log-format": { type: "string" },
     ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((flag) => [flag, { type: "string" }])),
   }, 1);
@@ -134,6 +141,7 @@ export async function run(args: string[]): Promise<number> {
       limits,
       database,
       bus,
+      reusePort: values["reuse-port"] ?? false,
       log,
     });
   } catch (error) {

@@ -121,8 +121,12 @@ export function createListener(
   return server;
 }
 
-/** Listens and resolves with the bound address. */
-export function listen(server: tls.Server, host: string, port: number): Promise<{
+/**
+ * Listens and resolves with the bound address. With `reusePort`, other
+ * processes that listen the same way share the port (SO_REUSEPORT: the
+ * kernel spreads new connections over them).
+ */
+export function listen(server: tls.Server, host: string, port: number, reusePort = false): Promise<{
   host: string;
   port: number;
 }> {
@@ -134,7 +138,7 @@ export function listen(server: tls.Server, host: string, port: number): Promise<
   }
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off("error", reject);
       const address = server.address();
       if (address === null || typeof address === "string") {

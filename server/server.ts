@@ -44,6 +44,11 @@ export interface ServerConfig {
   database: string;
   /** A `nats://` URL: the bus between nodes; none: in-process (one node). */
   bus?: string;
+  /**
+   * Share the port with other nodes on this host (SO_REUSEPORT), to use more
+   * cores; needs a shared database and bus.
+   */
+  reusePort?: boolean;
   log?: EventLog;
 }
 
@@ -98,6 +103,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw new StartError(
       "a bus is for several nodes, which need a shared database",
       "give --database postgres://... too (an SQLite file serves one node)",
+    );
+  }
+  if (config.reusePort && (config.bus === undefined || !isPostgresUrl(config.database))) {
+    // Processes on one chat.db would each fan out only to their own users,
+    // and each hold its own sessions: two servers behind one port.
+    throw new StartError(
+      "a shared port is for several nodes, which need a shared database and bus",
+      "give --database postgres://... and --bus nats://... too (an SQLite file serves one process)",
     );
   }
   const node = nodeName();
@@ -224,7 +237,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   let address;
   try {
-    address = await listen(server, config.host, config.port);
+    address = await listen(server, config.host, config.port, config.reusePort);
   } catch (error) {
     clearInterval(banPoll);
     await bus.close();
@@ -283,7 +296,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
   if (isPostgresUrl(config.database)) {
     const via = config.bus === undefined ? "" : `, bus ${describeDatabase(config.bus)}`;
-    log.event(`node ${node} on ${describeDatabase(config.database)}${via}`);
+    const shared = config.reusePort ? `, port ${address.port} shared` : "";
+    log.event(`node ${node} on ${describeDatabase(config.database)}${via}${shared}`);
   }
   const reload = async (files: Reloadable) => {
     const revoked = await Revocations.read(files.crl, ca);
