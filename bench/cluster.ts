@@ -1,21 +1,26 @@
 /**
  * The cluster systems of the bench (SPEC sections 6 and 7): chat on
- * PostgreSQL + NATS with one node ("chat-pg"), and with two nodes
- * ("chat-pg2"), senders on the first and receivers on the second, so every
- * delivery crosses the bus. Beside "chat" (one node on SQLite) in the same
- * run. The engines (testing/engines.ts) start once per bench run, with
- * PostgreSQL's production durability (fsync, synchronous_commit on); each
- * scenario gets a fresh database and fresh nodes. Server CPU counts the
- * nodes, PostgreSQL (every backend) and nats-server.
+ * PostgreSQL + NATS with one node ("chat-pg"); with two nodes ("chat-pg2"),
+ * senders on the first and receivers on the second, so every delivery
+ * crosses the bus; and with two nodes sharing one port ("chat-pg2-port",
+ * `chat server --reuse-port`: more cores on one machine, every client
+ * connects to the same port and the kernel picks the node). Beside "chat"
+ * (one node on SQLite) in the same run. The engines (testing/engines.ts)
+ * start once per bench run, with PostgreSQL's production durability (fsync,
+ * synchronous_commit on); each scenario gets a fresh database and fresh
+ * nodes. Server CPU counts the nodes, PostgreSQL (the postmaster and every
+ * process under it: backends, writers, autovacuum) and nats-server, and is
+ * also reported per part.
  */
 
 import { type Engine, engineProblem, startNats, startPostgres } from "../testing/engines.ts";
 import { connectPostgres } from "../db/postgres/driver.ts";
 
-export const CLUSTER_SYSTEMS = ["chat-pg", "chat-pg2"] as const;
+export const CLUSTER_SYSTEMS = ["chat-pg", "chat-pg2", "chat-pg2-port"] as const;
 export const CLUSTER_TITLES: Record<string, string> = {
   "chat-pg": "chat PG+NATS 1 node",
   "chat-pg2": "chat PG+NATS 2 nodes",
+  "chat-pg2-port": "chat PG+NATS 2 nodes, 1 port",
 };
 /** What the cluster systems run: deliveries and latency (logins and idle memory are per node). */
 export const CLUSTER_SCENARIOS = new Set(["fanout", "paced", "pairs"]);
@@ -57,9 +62,12 @@ export async function stopEngines(): Promise<void> {
   await postgres.stop();
 }
 
-/** A chat node as bench/servers.ts starts one, with extra flags. */
+/** A chat node as bench/servers.ts starts one, with extra flags, on `port` (0: a free one). */
 export interface NodeStarter {
-  (extraFlags: string[]): Promise<{ port: number; pid: number; stop(): Promise<void> }>;
+  (
+    extraFlags: string[],
+    port: number,
+  ): Promise<{ port: number; pid: number; stop(): Promise<void> }>;
 }
 
 export interface ClusterServer {
@@ -68,6 +76,8 @@ export interface ClusterServer {
   /** Where receivers connect (the second node, or the first). */
   receiverPort: number;
   pids: number[];
+  /** What each of `pids` is, for CPU per part. */
+  parts: string[];
   stop(): Promise<void>;
 }
 
@@ -85,19 +95,29 @@ export async function startClusterSystem(
     await admin.end({ timeout: 1 });
   }
   const url = shared.postgres.url.replace(/\/chat$/, `/${name}`);
-  const flags = ["--database", url, "--bus", shared.nats.url];
-  const first = await startNode(flags);
+  const sharedPort = system === "chat-pg2-port";
+  const flags = [
+    "--database",
+    url,
+    "--bus",
+    shared.nats.url,
+    ...sharedPort ? ["--reuse-port"] : [],
+  ];
+  const first = await startNode(flags, 0);
   const nodes = [first];
   try {
-    if (system === "chat-pg2") nodes.push(await startNode(flags));
+    if (system === "chat-pg2") nodes.push(await startNode(flags, 0));
+    if (sharedPort) nodes.push(await startNode(flags, first.port));
   } catch (error) {
     await first.stop();
     throw error;
   }
   return {
     port: first.port,
+    // With a shared port, receivers connect where senders do (the kernel spreads both).
     receiverPort: nodes.at(-1)!.port,
     pids: [...nodes.map((node) => node.pid), shared.postgres.pid, shared.nats.pid],
+    parts: [...nodes.map((_, i) => `chat node ${i + 1}`), "PostgreSQL", "NATS"],
     async stop() {
       await Promise.all(nodes.map((node) => node.stop()));
     },

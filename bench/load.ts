@@ -31,6 +31,8 @@ export interface LoadRequest {
   receiverPort?: number;
   /** The system's processes (their descendants count too). */
   serverPids: number[];
+  /** What each of `serverPids` is: server CPU is then also reported per part. */
+  serverParts?: string[];
   /** A Deno server's V8 inspector port: the idle scenario forces a full GC through it. */
   inspectPort?: number;
   /** Where to write a CPU profile of the server over the measured phase (needs inspectPort). */
@@ -150,11 +152,12 @@ async function measured(phase: () => Promise<void>) {
     await profiler.call("Profiler.setSamplingInterval", { interval: 200 });
     await profiler.call("Profiler.start");
   }
-  const server0 = treeCpuMs(request.serverPids);
+  const server0 = request.serverPids.map((pid) => treeCpuMs([pid]));
   const self0 = cpuMs("self");
   const start = performance.now();
   await phase();
   const wallMs = performance.now() - start;
+  const partsCpuMs = request.serverPids.map((pid, i) => treeCpuMs([pid]) - server0[i]);
   if (profiler !== undefined) {
     const { profile } = await profiler.call("Profiler.stop") as { profile: unknown };
     await Deno.writeTextFile(request.profile!, JSON.stringify(profile));
@@ -162,9 +165,39 @@ async function measured(phase: () => Promise<void>) {
   }
   return {
     wallMs,
-    serverCpuMs: treeCpuMs(request.serverPids) - server0,
+    serverCpuMs: partsCpuMs.reduce((sum, ms) => sum + ms, 0),
+    partsCpuMs,
     selfCpuMs: cpuMs("self") - self0,
   };
+}
+
+/**
+ * The cores the system kept busy and, for a system of parts (bench/cluster.ts),
+ * its CPU per delivery split into its chat nodes, PostgreSQL and NATS, and the
+ * busiest node's share of the nodes' CPU (100% for one node, about 50% for
+ * two that share the work). A node that did no work is reported on stderr:
+ * it served nobody, or was not counted.
+ */
+function partRows(
+  scenario: string,
+  result: { wallMs: number; serverCpuMs: number; partsCpuMs: number[] },
+  deliveries: number,
+) {
+  row(scenario, "server cores busy", result.serverCpuMs / result.wallMs, "cores");
+  const parts = request.serverParts;
+  if (parts === undefined) return;
+  const nodes = result.partsCpuMs.filter((_, i) => parts[i].startsWith("chat node"));
+  for (const [i, ms] of nodes.entries()) {
+    if (ms <= 0) console.error(`bench: ${request.system}, ${scenario}: node ${i + 1} used no CPU`);
+  }
+  const sum = (values: number[]) => values.reduce((total, ms) => total + ms, 0);
+  const perDelivery = (ms: number) => (ms * 1000) / deliveries;
+  row(scenario, "server CPU per delivery: chat nodes", perDelivery(sum(nodes)), "us");
+  for (const engine of ["PostgreSQL", "NATS"]) {
+    const ms = sum(result.partsCpuMs.filter((_, i) => parts[i] === engine));
+    row(scenario, `server CPU per delivery: ${engine}`, perDelivery(ms), "us");
+  }
+  row(scenario, "busiest node's share of chat CPU", (100 * Math.max(...nodes)) / sum(nodes), "%");
 }
 
 async function fanout(scenario: string, receiverCount: number, messages: number, rate?: number) {
@@ -213,6 +246,7 @@ async function fanout(scenario: string, receiverCount: number, messages: number,
     row(scenario, "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
     row(scenario, "bytes per delivery", bytes / delivered, "B");
     row(scenario, "server CPU per byte delivered", (result.serverCpuMs * 1e6) / bytes, "ns");
+    partRows(scenario, result, expected);
   } else {
     latencies.sort((a, b) => a - b);
     row(scenario, "latency p50", percentile(latencies, 50), "ms");
@@ -267,6 +301,7 @@ async function pairs(pairCount: number, messages: number) {
   row("private pairs", "server CPU per delivery", (result.serverCpuMs * 1000) / expected, "us");
   row("private pairs", "bytes per delivery", bytes / delivered, "B");
   row("private pairs", "server CPU per byte delivered", (result.serverCpuMs * 1e6) / bytes, "ns");
+  partRows("private pairs", result, expected);
   row(
     "private pairs",
     "generator CPU share",

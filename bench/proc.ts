@@ -45,9 +45,24 @@ export function processTree(roots: readonly number[]): number[] {
   return out;
 }
 
-/** CPU time of `roots` and their descendants, in ms. */
+/**
+ * CPU time used so far by process `pid` and by its children that have
+ * exited and been waited for (cutime + cstime), in ms.
+ */
+function cpuWithReapedMs(pid: number): number {
+  const fields = statFields(pid);
+  if (fields === null) return 0;
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time of `roots` and their descendants, in ms: the live ones, and those
+ * that exited meanwhile (a PostgreSQL backend or autovacuum worker that ends
+ * during a measurement is charged to the postmaster once it reaps it).
+ */
 export function treeCpuMs(roots: readonly number[]): number {
-  return processTree(roots).reduce((sum, pid) => sum + cpuMs(pid), 0);
+  return processTree(roots).reduce((sum, pid) => sum + cpuWithReapedMs(pid), 0);
 }
 
 /** Resident memory of process `pid`, in KiB. */

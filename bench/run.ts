@@ -19,9 +19,9 @@
  * `git archive COMMIT | tar -x -C DIR`), to measure a change before and after
  * with the same method in the same run.
  *
- * With PostgreSQL and nats-server installed, chat also runs as one node and
- * as two nodes on them (bench/cluster.ts: fan-out, paced and pairs), unless
- * --no-cluster.
+ * With PostgreSQL and nats-server installed, chat also runs as one node, as
+ * two nodes and as two nodes sharing one port on them (bench/cluster.ts:
+ * fan-out, paced and pairs), unless --no-cluster.
  *
  * Scenarios (full size; --quick runs each smaller, once):
  *   fanout   200 receivers, one sender, 2,000 public messages of ~100 bytes
@@ -186,6 +186,7 @@ async function scenario(system: SystemName, request: Request, round: number): Pr
         port: server.port,
         receiverPort: server.receiverPort,
         serverPids: server.pids,
+        serverParts: server.parts,
         inspectPort: server.inspectPort,
         profile: values.profile === undefined
           ? undefined

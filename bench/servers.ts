@@ -46,6 +46,8 @@ export interface RunningServer {
   receiverPort?: number;
   /** The processes to charge CPU and memory to (their descendants too). */
   pids: number[];
+  /** What each of `pids` is, when CPU is also reported per part (bench/cluster.ts). */
+  parts?: string[];
   /** The V8 inspector's port, when started with one (to force a full GC). */
   inspectPort?: number;
   stop(): Promise<void>;
@@ -79,20 +81,21 @@ export async function startServer(
     );
   }
   if (isClusterSystem(system)) {
-    return await startClusterSystem(system, async (extraFlags) => {
-      const node = await startProcess("chat", dir, options, extraFlags);
+    return await startClusterSystem(system, async (extraFlags, port) => {
+      const node = await startProcess("chat", dir, options, extraFlags, port);
       return { port: node.port, pid: node.pids[0], stop: node.stop };
     });
   }
-  return await startProcess(system, dir, options, []);
+  return await startProcess(system, dir, options, [], 0);
 }
 
-/** Starts a Deno server: chat (with `extraFlags`), chat-before or the floor. */
+/** Starts a Deno server: chat (with `extraFlags`, on `port`), chat-before or the floor. */
 async function startProcess(
   system: SystemName,
   dir: string,
   options: StartOptions,
   extraFlags: string[],
+  port: number,
 ): Promise<RunningServer> {
   const inspectPort = options.inspect ? freePort() : undefined;
   const inspect = inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`];
@@ -109,7 +112,7 @@ async function startProcess(
       ...inspect,
       join(root, "main.ts"),
       "server",
-      "0",
+      String(port),
       "--host",
       "127.0.0.1",
       ...CHAT_FLAGS,
