@@ -6,6 +6,7 @@
  * and hands over delivered messages only; writes are batched per turn.
  */
 
+import { newClientId } from "../client/outbox.ts";
 import { bindEncryptionKey, generateEncryptionKeyPair, OwnKeys, Peer } from "../e2e/keys.ts";
 import { sealPrivateMessage, signPublicMessage } from "../e2e/envelope.ts";
 import { type Authority, createRequest, signRequest } from "../pki/certificates.ts";
@@ -185,6 +186,7 @@ export async function makeChatUser(name: string, authority: Authority): Promise<
   return { name, certificate: certificate.toString("pem"), key, own };
 }
 
+/** A chat user as the bench drives it: frames as the chat client makes them, a cid on each message. */
 class ChatConnection implements BenchConnection {
   onMessage: (text: string, bytes: number) => void = () => {};
   #nextId = 10;
@@ -217,17 +219,19 @@ class ChatConnection implements BenchConnection {
 
   preparePublic(text: string): string {
     const signature = signPublicMessage(this.user.own, text);
-    return encodeFrame({ type: "public", id: this.#nextId++, text, signature });
+    return encodeFrame({ type: "public", id: this.#nextId++, text, signature, cid: newClientId() });
   }
 
   preparePrivateBurst(to: string, texts: string[]): string[] {
     const payload = sealPrivateMessage(this.user.own, this.#peers.get(to)!, texts[0]);
-    return texts.map(() => encodeFrame({ type: "private", id: this.#nextId++, to, payload }));
+    return texts.map(() =>
+      encodeFrame({ type: "private", id: this.#nextId++, to, payload, cid: newClientId() })
+    );
   }
 
   preparePrivate(to: string, text: string): string {
     const payload = sealPrivateMessage(this.user.own, this.#peers.get(to)!, text);
-    return encodeFrame({ type: "private", id: this.#nextId++, to, payload });
+    return encodeFrame({ type: "private", id: this.#nextId++, to, payload, cid: newClientId() });
   }
 
   sendPrepared(frame: string): void {

@@ -57,9 +57,14 @@ export class Outbox {
   }
 }
 
-/** 128 random bits: unique per sender without coordination. */
-function newClientId(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+/**
+ * The time in milliseconds as 12 hex digits, then 96 random bits: unique
+ * per sender without coordination, and increasing over time, so the
+ * server's index of cids grows at one end (protocol/README.md, "cid").
+ */
+export function newClientId(now = Date.now()): string {
+  return now.toString(16).padStart(12, "0") +
+    toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
 }
 
 /** First wait before reconnecting, and the most it grows to (doubling). */

@@ -63,16 +63,25 @@ export const MIGRATIONS: readonly string[] = [
     WHERE id NOT IN (SELECT min(id) FROM users GROUP BY skeleton);
   CREATE UNIQUE INDEX users_by_skeleton ON users (skeleton);
   `,
-  // 3: the id a sender's client chose for each message, as db/sqlite/migrations.ts 4.
+  // 3: the id a sender's client chose for each message, as db/sqlite/migrations.ts 5.
   `
   ALTER TABLE messages ADD COLUMN client_id text;
   CREATE INDEX messages_by_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
   `,
-  // 4: for the operator, as db/sqlite/migrations.ts 5: when each user was
+  // 4: for the operator, as db/sqlite/migrations.ts 6: when each user was
   // last seen, and who is banned (every node polls this).
   `
   ALTER TABLE users ADD COLUMN last_seen bigint;
   ALTER TABLE users ADD COLUMN banned_at bigint;
   CREATE INDEX users_banned ON users (name) WHERE banned_at IS NOT NULL;
+  `,
+  // 5: cids by themselves, as db/sqlite/migrations.ts 7 (new cids increase
+  // with time: the index grows at one end); and, as its 4, no indexes on
+  // private messages' parties, which no query uses (history walks ids).
+  `
+  DROP INDEX messages_by_client_id;
+  CREATE INDEX messages_by_cid ON messages (client_id) WHERE client_id IS NOT NULL;
+  DROP INDEX messages_private_by_recipient;
+  DROP INDEX messages_private_by_sender;
   `,
 ];

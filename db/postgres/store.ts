@@ -136,8 +136,8 @@ export class PostgresStore implements Store {
 
   async findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null> {
     const rows = await this.sql.unsafe(
-      `${MESSAGE_COLUMNS} WHERE m.sender_id = $1 AND m.client_id = $2 ORDER BY m.id LIMIT 1`,
-      [sender.id, clientId],
+      `${MESSAGE_COLUMNS} WHERE m.client_id = $1 AND m.sender_id = $2 ORDER BY m.id LIMIT 1`,
+      [clientId, sender.id],
       { prepare: true },
     );
     return rows.length === 0 ? null : toMessage(rows[0]);

@@ -53,6 +53,10 @@ const MESSAGE_COLUMNS =
  * scan the table, 8 ms a miss at 20,000 users). The exact case is checked
  * on the row. db/sqlite/store_test.ts reads the query plan.
  */
+/** A sender's message by its cid: one probe of the cid index (migration 7). */
+export const FIND_BY_CLIENT_ID_SQL =
+  `${MESSAGE_COLUMNS} WHERE m.client_id = ? AND m.sender_id = ? ORDER BY m.id LIMIT 1`;
+
 export const FIND_USER_SQL =
   `SELECT id, name, public_key, certificate, encryption_key, key_binding FROM users
    WHERE name = ?`;
@@ -114,9 +118,7 @@ export class SqliteStore implements Store {
     this.#recordSeen = db.prepare("UPDATE users SET last_seen = ? WHERE id = ?");
     this.#setBanned = db.prepare("UPDATE users SET banned_at = ? WHERE name = ? COLLATE BINARY");
     this.#bannedNames = db.prepare("SELECT name FROM users WHERE banned_at IS NOT NULL");
-    this.#findByClientId = db.prepare(
-      `${MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ? ORDER BY m.id LIMIT 1`,
-    );
+    this.#findByClientId = db.prepare(FIND_BY_CLIENT_ID_SQL);
   }
 
   /** Opens (creating and migrating) the database file at `path`; ":memory:" for tests. */
@@ -210,7 +212,7 @@ export class SqliteStore implements Store {
   }
 
   findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null> {
-    const row = this.#findByClientId.get(sender.id, clientId);
+    const row = this.#findByClientId.get(clientId, sender.id);
     return Promise.resolve(row === undefined ? null : toMessages([row])[0]);
   }
 

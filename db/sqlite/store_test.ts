@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { contractUser, storeContract } from "../store_contract.ts";
 import { DatabaseError, openDatabase, schemaVersion } from "./database.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { FIND_USER_SQL, SqliteStore } from "./store.ts";
+import { FIND_BY_CLIENT_ID_SQL, FIND_USER_SQL, SqliteStore } from "./store.ts";
 import { nameSkeleton } from "../../protocol/names.ts";
 
 async function tempPath(): Promise<string> {
@@ -51,6 +51,27 @@ Deno.test("a user is found by one probe of the name index, never a scan", async 
     >;
     const details = plan.map((step) => step.detail).join("; ");
     assert.match(details, /^SEARCH users USING INDEX \S+ \(name=\?\)$/, details);
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("a resend is found by one probe of the cid index, the only index on messages", async () => {
+  const path = await tempPath();
+  await SqliteStore.open(path).close();
+  const db = new DatabaseSync(path);
+  try {
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${FIND_BY_CLIENT_ID_SQL}`).all("x", 1) as Array<
+      { detail: string }
+    >;
+    const details = plan.map((step) => step.detail).join("; ");
+    assert.match(details, /SEARCH m USING INDEX messages_by_cid \(client_id=\?\)/, details);
+    // Every index on messages costs each insert a page write (issue 12): the
+    // table has the cid index and nothing else.
+    const indexes = db.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL",
+    ).all() as Array<{ name: string }>;
+    assert.deepEqual(indexes.map((index) => index.name), ["messages_by_cid"]);
   } finally {
     db.close();
   }
