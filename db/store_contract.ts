@@ -137,6 +137,24 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.deepEqual(await store.appendMessages([]), []);
   });
 
+  test("a batch of any size comes back with the ids each message was stored under", async (store) => {
+    const sam = (await store.createUser("sam", contractUser(1), 0))!;
+    const erik = (await store.createUser("erik", contractUser(2), 0))!;
+    let next = 1;
+    // Sizes around the SQLite store's rows per statement (32), and past it.
+    for (const size of [1, 31, 32, 33, 64, 100]) {
+      const batch = Array.from(
+        { length: size },
+        (_, i) => message(i % 3 === 0 ? erik : sam, i % 2 === 0 ? null : erik, `${size}/${i}`),
+      );
+      const stored = await store.appendMessages(batch);
+      assert.deepEqual(stored.map((m) => m.id), batch.map((_, i) => next + i), `batch of ${size}`);
+      const back = await store.messagesAfter(next - 1, size);
+      assert.deepEqual(back, stored, `batch of ${size} read back`);
+      next += size;
+    }
+  });
+
   test("findByClientId() finds what a sender stored under a client id, and only that", async (store) => {
     const sam = (await store.createUser("sam", contractUser(1), 0))!;
     const erik = (await store.createUser("erik", contractUser(2), 0))!;
