@@ -41,9 +41,6 @@ interface MessageRow {
 /** Users kept in memory; past this the cache starts over (it is only a cache). */
 const MAX_CACHED_USERS = 10_000;
 
-/** Messages per INSERT statement (appendMessagesNow). */
-const ROWS_PER_INSERT = 32;
-
 const MESSAGE_COLUMNS =
   `SELECT m.id, m.time, s.name AS sender, r.name AS recipient, m.body, m.signature
        FROM messages m
@@ -68,8 +65,7 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #insertUser: StatementSync;
   readonly #findUser: StatementSync;
-  /** INSERT statements by their number of rows (1 to ROWS_PER_INSERT), prepared when first used. */
-  readonly #inserts = new Map<number, StatementSync>();
+  readonly #insertMessage: StatementSync;
   readonly #historyPage: StatementSync;
   readonly #messagesAfter: StatementSync;
   readonly #lastMessageId: StatementSync;
@@ -94,6 +90,10 @@ export class SqliteStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.#findUser = db.prepare(FIND_USER_SQL);
+    this.#insertMessage = db.prepare(
+      `INSERT INTO messages (time, sender_id, recipient_id, body, signature, client_id)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     this.#historyPage = db.prepare(
       `${MESSAGE_COLUMNS}
        WHERE m.id > ? AND m.id <= ?
@@ -183,15 +183,7 @@ export class SqliteStore implements Store {
   appendMessagesNow(messages: readonly NewMessage[]): StoredMessage[] {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const stored: StoredMessage[] = new Array(messages.length);
-      for (let start = 0; start < messages.length; start += ROWS_PER_INSERT) {
-        this.#insertRows(
-          messages,
-          start,
-          Math.min(messages.length, start + ROWS_PER_INSERT),
-          stored,
-        );
-      }
+      const stored = messages.map((m) => this.#insert(m));
       this.#db.exec("COMMIT");
       return stored;
     } catch (error) {
@@ -200,49 +192,23 @@ export class SqliteStore implements Store {
     }
   }
 
-  /**
-   * Inserts messages[start..end) with one statement, one call into SQLite
-   * (issue 12: a call per row cost more than the row). SQLite gives the rows
-   * of one INSERT consecutive ids, one above the largest (INTEGER PRIMARY
-   * KEY, no AUTOINCREMENT, one writer in the transaction): the last id says
-   * every one.
-   */
-  #insertRows(
-    messages: readonly NewMessage[],
-    start: number,
-    end: number,
-    stored: StoredMessage[],
-  ): void {
-    const values: Array<number | string | null> = [];
-    for (let i = start; i < end; i++) {
-      const { sender, recipient, body, signature, time, clientId } = messages[i];
-      values.push(time, sender.id, recipient?.id ?? null, body, signature, clientId ?? null);
-    }
-    const rows = end - start;
-    const last = Number(this.#insertStatement(rows).run(...values).lastInsertRowid);
-    for (let i = start; i < end; i++) {
-      const { sender, recipient, body, signature, time } = messages[i];
-      stored[i] = {
-        id: last - (end - 1 - i),
-        time,
-        from: sender.name,
-        to: recipient?.name ?? null,
-        body,
-        signature,
-      };
-    }
-  }
-
-  #insertStatement(rows: number): StatementSync {
-    let statement = this.#inserts.get(rows);
-    if (statement === undefined) {
-      statement = this.#db.prepare(
-        `INSERT INTO messages (time, sender_id, recipient_id, body, signature, client_id)
-         VALUES ${Array(rows).fill("(?, ?, ?, ?, ?, ?)").join(", ")}`,
-      );
-      this.#inserts.set(rows, statement);
-    }
-    return statement;
+  #insert({ sender, recipient, body, signature, time, clientId }: NewMessage): StoredMessage {
+    const result = this.#insertMessage.run(
+      time,
+      sender.id,
+      recipient?.id ?? null,
+      body,
+      signature,
+      clientId ?? null,
+    );
+    return {
+      id: Number(result.lastInsertRowid),
+      time,
+      from: sender.name,
+      to: recipient?.name ?? null,
+      body,
+      signature,
+    };
   }
 
   findByClientId(sender: StoredUser, clientId: string): Promise<StoredMessage | null> {
