@@ -116,7 +116,9 @@ export function openPrivateMessage(
   const header = [ENVELOPE_VERSION, mid, from, to, time];
   if (!options.signatureAlreadyVerified) {
     const signed = labelled(PRIVATE_LABEL, [...header, envelope.nonce, envelope.ct]);
-    if (!verifies(signed, sender, sig)) throw new VerificationError("bad signature");
+    if (!verifies(signed, sender, sig)) {
+      throw new VerificationError("bad signature");
+    }
   }
   try {
     const decipher = nodeCrypto.createDecipheriv("aes-256-gcm", me.pairKey(counterpart), nonce, {
@@ -171,7 +173,9 @@ export function verifyPublicMessage(
   if (sender.name !== from) throw new VerificationError("signer is not the sender");
   if (!options.signatureAlreadyVerified) {
     const signed = labelled(PUBLIC_LABEL, [ENVELOPE_VERSION, mid, from, time, text]);
-    if (!verifies(signed, sender, sig)) throw new VerificationError("bad signature");
+    if (!verifies(signed, sender, sig)) {
+      throw new VerificationError("bad signature");
+    }
   }
   return { mid, time, text };
 }

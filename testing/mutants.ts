@@ -40,6 +40,39 @@ const off = (file: string, from: string, to = "if (false) {"): Edit => ({ file, 
 
 export const MUTANTS: Mutant[] = [
   {
+    name: "private message signature check (e2e)",
+    edits: [off(
+      "e2e/envelope.ts",
+      "const signed = labelled(PRIVATE_LABEL, [...header, envelope.nonce, envelope.ct]);\n    if (!verifies(signed, sender, sig)) {",
+      "const signed = labelled(PRIVATE_LABEL, [...header, envelope.nonce, envelope.ct]);\n    if (false) {",
+    )],
+    specs: [{ file: "e2e/envelope_test.ts" }],
+  },
+  {
+    name: "public message signature check (e2e)",
+    edits: [off(
+      "e2e/envelope.ts",
+      "const signed = labelled(PUBLIC_LABEL, [ENVELOPE_VERSION, mid, from, time, text]);\n    if (!verifies(signed, sender, sig)) {",
+      "const signed = labelled(PUBLIC_LABEL, [ENVELOPE_VERSION, mid, from, time, text]);\n    if (false) {",
+    )],
+    specs: [{ file: "e2e/envelope_test.ts" }],
+  },
+  {
+    name: "parties of a version-1 envelope against its delivery (e2e)",
+    edits: [
+      off(
+        "e2e/envelope.ts",
+        "if (from !== route.from || to !== route.to || sender.name !== from) {",
+      ),
+    ],
+    specs: [{ file: "e2e/envelope_test.ts" }],
+  },
+  {
+    name: "replay check: a message id shown once (client)",
+    edits: [off("client/inbox.ts", "if (shownAs !== undefined && shownAs !== frame.id) {")],
+    specs: [{ file: "tests/e2e_attacks_test.ts", filter: "delivers twice" }],
+  },
+  {
     name: "certificate date check (pki)",
     edits: [
       off(
