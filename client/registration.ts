@@ -46,10 +46,17 @@ export function ttpCommand(dataDir: string): { command: string; args: string[]; 
 /** pki/sign.sh, by absolute path (the permission names it relative to the project). */
 export const SIGN_SCRIPT = fromFileUrl(new URL("../pki/sign.sh", import.meta.url));
 
+/** How long the TTP process may take to sign (it starts a runtime and reads its keys: a second or two). */
+export const TTP_LIMIT_MS = 60_000;
+
 /** A Signer that runs the TTP process. */
-export function processSigner(dataDir: string): Signer {
+export function processSigner(
+  dataDir: string,
+  ttp = ttpCommand(dataDir),
+  limitMs = TTP_LIMIT_MS,
+): Signer {
   return async (requestPem) => {
-    const { command, args, cwd } = ttpCommand(dataDir);
+    const { command, args, cwd } = ttp;
     const child = new Deno.Command(command, {
       args,
       cwd,
@@ -57,10 +64,27 @@ export function processSigner(dataDir: string): Signer {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(requestPem));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
+    // A TTP that hangs (a stuck disk, a prompt) must not hang /register.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, limitMs);
+    let output: Deno.CommandOutput;
+    try {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(requestPem)).then(() => writer.close())
+        .catch(() => {/* the TTP exited without reading it: its exit says why */});
+      output = await child.output();
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timedOut) {
+      throw new RegistrationError(
+        `the TTP did not answer within ${limitMs / 1000} s`,
+      );
+    }
+    const { code, stdout, stderr } = output;
     if (code !== 0) {
       const reason = new TextDecoder().decode(stderr).trim().split("\n")[0] ?? "";
       // Our own program's words (pki/authority.ts): there is no CA here.
