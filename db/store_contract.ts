@@ -165,6 +165,16 @@ export function storeContract(engine: string, options: ContractOptions): void {
     assert.deepEqual(await store.findByClientId(sam, "c1-AAAAAAAAAAAAAAAA"), stored);
     assert.equal(await store.findByClientId(erik, "c1-AAAAAAAAAAAAAAAA"), null);
     assert.equal(await store.findByClientId(sam, "c2-AAAAAAAAAAAAAAAA"), null);
+    // Another sender's messages under the same cid (cids are the client's
+    // choice) are neither found for sam nor in the way of his.
+    await store.appendMessages(
+      Array.from(
+        { length: 50 },
+        () => ({ ...message(erik, null, "x"), clientId: "c1-AAAAAAAAAAAAAAAA" }),
+      ),
+    );
+    assert.deepEqual(await store.findByClientId(sam, "c1-AAAAAAAAAAAAAAAA"), stored);
+    assert.equal((await store.findByClientId(erik, "c1-AAAAAAAAAAAAAAAA"))?.from, "erik");
   });
 
   test("listUsers(), recordSeen(), setBanned() and bannedNames() keep the operator's view", async (store) => {

@@ -207,7 +207,7 @@ function parseEnvelope(
 ): Record<string, unknown> {
   if (text.length > MAX_ENVELOPE_CHARS) throw new VerificationError("envelope too large");
   if (!text.startsWith("{")) {
-    const parts = text.split(".");
+    const parts = text.split(".", order.length + 1);
     if (parts.length !== order.length) throw new VerificationError("malformed envelope");
     const envelope: Record<string, unknown> = { ...route };
     order.forEach((field, i) => envelope[field] = parts[i]);
@@ -215,8 +215,9 @@ function parseEnvelope(
       throw new VerificationError("unknown envelope version");
     }
     envelope.v = ENVELOPE_VERSION;
-    if (!DECIMAL.test(parts[2])) throw new VerificationError("malformed envelope");
-    envelope.time = Number(parts[2]);
+    const time = parts[order.indexOf("time")];
+    if (!DECIMAL.test(time)) throw new VerificationError("malformed envelope");
+    envelope.time = Number(time);
     return envelope;
   }
   let value: unknown;
@@ -233,6 +234,9 @@ function parseEnvelope(
   return envelope;
 }
 
+/** The latest time a Date can hold (ms): a later one could not be shown. */
+const MAX_TIME = 8.64e15;
+
 function isTime(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TIME;
 }

@@ -43,11 +43,22 @@ Deno.test(`fuzz seed ${SEED}: private envelopes mutated inside are refused or ex
   const random = generator(SEED ^ 0x5eed1);
   const envelope = sealPrivateMessage(alice, new Peer(bob.keys), TEXT);
   const original = fieldsOf(envelope, PRIVATE_FIELDS);
+  // The JSON form of protocol version 1 (stored history), which names the parties itself.
+  const legacy: Record<string, unknown> = {
+    ...original,
+    v: 1,
+    time: Number(original.time),
+    from: "alice",
+    to: "bob",
+  };
   const refusals = new Map<string, number>();
   const n = inputs(20_000);
   for (let i = 0; i < n; i++) {
-    const mutated = random.int(10) < 8
+    const form = random.int(10);
+    const mutated = form < 6
       ? compact(mutateFields(random, original), PRIVATE_FIELDS)
+      : form < 8
+      ? JSON.stringify(mutateFields(random, legacy))
       : new TextDecoder().decode(mutateBytes(random, new TextEncoder().encode(envelope)));
     // Half the time as a reader who verified these bytes before: decryption decides.
     const signatureAlreadyVerified = random.int(2) === 0;
@@ -64,11 +75,13 @@ Deno.test(`fuzz seed ${SEED}: private envelopes mutated inside are refused or ex
       // Accepted: only a change nothing depends on (`v` is checked, `sig` verified).
       const time = Number(original.time);
       assert.deepEqual(opened, { mid: original.mid, time, text: TEXT }, context);
-      const parsed = fieldsOf(mutated, PRIVATE_FIELDS);
-      for (const field of ["v", "mid", "time", "nonce", "ct"]) {
-        assert.deepEqual(parsed[field], original[field], `${context}: ${field} changed`);
+      const json = mutated.startsWith("{");
+      const parsed = json ? JSON.parse(mutated) : fieldsOf(mutated, PRIVATE_FIELDS);
+      const expected = json ? legacy : original;
+      for (const field of ["v", "mid", "time", "nonce", "ct", ...(json ? ["from", "to"] : [])]) {
+        assert.deepEqual(parsed[field], expected[field], `${context}: ${field} changed`);
       }
-      if (!signatureAlreadyVerified) assert.equal(parsed.sig, original.sig, context);
+      if (!signatureAlreadyVerified) assert.equal(parsed.sig, expected.sig, context);
       tally(refusals, "accepted");
     } catch (error) {
       if (!(error instanceof VerificationError)) throw new Error(`${context}: ${error}`);
@@ -83,6 +96,10 @@ Deno.test(`fuzz seed ${SEED}: private envelopes mutated inside are refused or ex
       `"${stage}" reached ${refusals.get(stage)} times`,
     );
   }
+  assert.ok(
+    refusals.has("envelope names other parties than its delivery"),
+    "the JSON form's check",
+  );
 });
 
 Deno.test(`fuzz seed ${SEED}: public signatures mutated inside are refused or exactly the original`, () => {

@@ -80,7 +80,7 @@ export const MIGRATIONS: readonly string[] = [
   // private messages' parties, which no query uses (history walks ids).
   `
   DROP INDEX messages_by_client_id;
-  CREATE INDEX messages_by_cid ON messages (client_id) WHERE client_id IS NOT NULL;
+  CREATE INDEX messages_by_cid ON messages (client_id, sender_id) WHERE client_id IS NOT NULL;
   DROP INDEX messages_private_by_recipient;
   DROP INDEX messages_private_by_sender;
   `,

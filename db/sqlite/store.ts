@@ -53,7 +53,7 @@ const MESSAGE_COLUMNS =
  * scan the table, 8 ms a miss at 20,000 users). The exact case is checked
  * on the row. db/sqlite/store_test.ts reads the query plan.
  */
-/** A sender's message by its cid: one probe of the cid index (migration 7). */
+/** A sender's message by its cid: one probe of the cid index (migration 7), whatever others stored under it. */
 export const FIND_BY_CLIENT_ID_SQL =
   `${MESSAGE_COLUMNS} WHERE m.client_id = ? AND m.sender_id = ? ORDER BY m.id LIMIT 1`;
 
