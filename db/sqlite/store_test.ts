@@ -65,7 +65,11 @@ Deno.test("a resend is found by one probe of the cid index, the only index on me
       { detail: string }
     >;
     const details = plan.map((step) => step.detail).join("; ");
-    assert.match(details, /SEARCH m USING INDEX messages_by_cid \(client_id=\? AND sender_id=\?\)/, details);
+    assert.match(
+      details,
+      /SEARCH m USING INDEX messages_by_cid \(client_id=\? AND sender_id=\?\)/,
+      details,
+    );
     // Every index on messages costs each insert a page write (issue 12): the
     // table has the cid index and nothing else.
     const indexes = db.prepare(
