@@ -196,6 +196,7 @@ export class PostgresStore implements Store {
     upToId: number,
     limit: number,
   ): Promise<StoredMessage[]> {
+    if (afterId >= upToId) return []; // an empty range: no round trip
     const rows = await this.sql.unsafe(
       `${MESSAGE_COLUMNS}
        WHERE m.id > $1 AND m.id <= $2

@@ -259,6 +259,9 @@ export class SqliteStore implements Store {
     upToId: number,
     limit: number,
   ): Promise<StoredMessage[]> {
+    // An empty range (a login with no history, or none since the last):
+    // no query, which costs ~20 us even then.
+    if (afterId >= upToId) return Promise.resolve([]);
     return Promise.resolve(
       toMessages(this.#historyPage.all(afterId, upToId, user.id, user.id, limit)),
     );
