@@ -185,6 +185,9 @@ export interface ClientIdentity {
   publicKey: Uint8Array;
   /** The certificate's serial number, as pki/revocation.ts spells it (for the CRL). */
   serial: string;
+  /** Its validity period, ms since the epoch (a cache of verified certificates re-checks it). */
+  notBefore: number;
+  notAfter: number;
 }
 
 /**
@@ -238,7 +241,13 @@ export async function verifyClientCertificate(
   const publicKey = new Uint8Array(certificate.publicKey.rawData);
   const keyProblem = ed25519KeyProblem(publicKey);
   if (keyProblem !== null) throw new CertificateError(`certificate key: ${keyProblem}`);
-  return { name, publicKey, serial: normalSerial(certificate.serialNumber) };
+  return {
+    name,
+    publicKey,
+    serial: normalSerial(certificate.serialNumber),
+    notBefore: certificate.notBefore.getTime(),
+    notAfter: certificate.notAfter.getTime(),
+  };
 }
 
 /** The single CN of a name, or null when there is none or more than one. */

@@ -12,20 +12,14 @@ import {
   type ClientIdentity,
   verifyClientCertificate,
 } from "../pki/certificates.ts";
-import { x509 } from "../pki/x509.ts";
 
 /** Entries kept; past this the cache starts over (it is only a cache). */
 const MAX_ENTRIES = 10_000;
 
-interface Entry {
-  identity: ClientIdentity;
-  notBefore: number;
-  notAfter: number;
-}
-
 export class CertificateCache {
   readonly #ca: Certificate;
-  readonly #entries = new Map<string, Entry>();
+  /** The identity carries the certificate's validity period, re-checked at each hit. */
+  readonly #entries = new Map<string, ClientIdentity>();
 
   constructor(ca: Certificate) {
     this.#ca = ca;
@@ -38,17 +32,12 @@ export class CertificateCache {
     if (
       entry !== undefined && now.getTime() >= entry.notBefore && now.getTime() <= entry.notAfter
     ) {
-      return entry.identity;
+      return entry;
     }
     // Not cached, or out of its validity now: the full check says why.
     const identity = await verifyClientCertificate(der, this.#ca, now);
-    const certificate = new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
     if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
-    this.#entries.set(key, {
-      identity,
-      notBefore: certificate.notBefore.getTime(),
-      notAfter: certificate.notAfter.getTime(),
-    });
+    this.#entries.set(key, identity);
     return identity;
   }
 }
