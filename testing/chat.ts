@@ -191,3 +191,32 @@ export function withoutTimes(stdout: string): string[] {
     line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, "")
   );
 }
+
+/**
+ * The server ended `name`'s live session for `reason` (what its log says):
+ * the client, which tries again after a lost connection, is refused with
+ * the same reason and stops with `error: invalid credentials`; so is a
+ * fresh login.
+ */
+export async function assertSessionEnded(
+  server: ServerProcess,
+  client: ClientProcess,
+  dir: string,
+  name: string,
+  reason: string,
+): Promise<void> {
+  const escaped = reason.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  await server.log.waitFor(new RegExp(`closed connection .*: ${escaped} \\(user "${name}"\\)$`));
+  await server.log.waitFor(new RegExp(`refused login of "${name}" from .*: ${escaped}$`));
+  const out = await client.exited();
+  if (out.code !== 1) throw new Error(`${name}'s client exited with ${out.code}:\n${out.stdout}`);
+  const expected =
+    "error: connection to the server lost; reconnecting\nerror: invalid credentials\n";
+  if (!out.stdout.includes(expected)) {
+    throw new Error(`${name}'s client did not say it was refused:\n${out.stdout}`);
+  }
+  const refused = await chatSession(dir, server.port, [`/login ${name}`]);
+  if (refused.stdout !== "error: invalid credentials\n") {
+    throw new Error(`a fresh login of ${name} was not refused:\n${refused.stdout}`);
+  }
+}

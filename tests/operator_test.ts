@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
+  assertSessionEnded,
   chatSession,
   ClientProcess,
   CONFIG,
@@ -67,16 +68,7 @@ Deno.test("users lists who registered and was seen; ban ends a live session and 
     assert.equal(ban.stdout, "banned bob\n");
     // The running server ends bob's session by itself; bob's client tries
     // again, is refused, and stops.
-    await server.log.waitFor(/closed connection .*: banned by the operator \(user "bob"\)$/);
-    await server.log.waitFor(/refused login of "bob" from .*: banned by the operator$/);
-    const out = await bob.exited();
-    assert.equal(out.code, 1);
-    assert.match(
-      out.stdout,
-      /error: connection to the server lost; reconnecting\nerror: invalid credentials\n/,
-    );
-    const refused = await chatSession(dir, server.port, ["/login bob"]);
-    assert.equal(refused.stdout, "error: invalid credentials\n");
+    await assertSessionEnded(server, bob, dir, "bob", "banned by the operator");
     assert.match((await operator(dir, "users")).stdout, /^bob .* \d\d:\d\d:\d\d\n$/m);
 
     assert.equal((await operator(dir, "ban", "nobody")).code, 1);
