@@ -37,7 +37,8 @@ const HELPS: Record<AdminCommand, string> = {
   users: `${SYNOPSIS.users}
 
 Lists the registered users: when each registered, was last seen (logged in
-or out) and whether they are banned. Times are UTC.
+or out; a running server writes these within a second) and whether they are
+banned. Times are UTC.
 
 ${DATABASE_OPTION}
 Example:

@@ -18,6 +18,7 @@ import {
   makeDataDir,
   type Output,
   ServerProcess,
+  WAIT_MS,
 } from "./harness.ts";
 
 /** Runs `deno task server:COMMAND ARGS` in `dir` with the task's own flags. */
@@ -46,12 +47,18 @@ Deno.test("users lists who registered and was seen; ban ends a live session and 
     await chatSession(dir, server.port, ["/register alice"]);
     await bob.ask("/register bob", "Registration Succeeded");
 
-    const users = await operator(dir, "users");
-    assert.equal(users.code, 0, users.stderr);
-    const rows = users.stdout.trim().split("\n").map((line) => line.split(/\s{2,}/));
+    // The server writes last-seen times once a second (db/sqlite/store.ts): ask until they are there.
+    const seen = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+    let rows: string[][] = [];
+    for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline;) {
+      const users = await operator(dir, "users");
+      assert.equal(users.code, 0, users.stderr);
+      rows = users.stdout.trim().split("\n").map((line) => line.split(/\s{2,}/));
+      if (rows.slice(1).every((row) => seen.test(row[2] ?? ""))) break;
+    }
     assert.deepEqual(rows[0], ["NAME", "REGISTERED", "LAST SEEN", "BANNED"]);
     assert.deepEqual(rows.slice(1).map((row) => [row[0], row[3]]), [["alice", "-"], ["bob", "-"]]);
-    for (const row of rows.slice(1)) assert.match(row[2], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    for (const row of rows.slice(1)) assert.match(row[2], seen);
 
     // The certificate bob registered with, as the TTP's revoke takes it.
     const cert = await operator(dir, "cert", "bob");

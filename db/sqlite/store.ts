@@ -41,6 +41,9 @@ interface MessageRow {
 /** Users kept in memory; past this the cache starts over (it is only a cache). */
 const MAX_CACHED_USERS = 10_000;
 
+/** How long last-seen times gather before one transaction writes them (recordSeen). */
+const SEEN_WRITE_MS = 1_000;
+
 const MESSAGE_COLUMNS =
   `SELECT m.id, m.time, s.name AS sender, r.name AS recipient, m.body, m.signature
        FROM messages m
@@ -74,6 +77,9 @@ export class SqliteStore implements Store {
   readonly #findByClientId: StatementSync;
   readonly #listUsers: StatementSync;
   readonly #recordSeen: StatementSync;
+  /** Last-seen times not yet written, by user id, and the batch that will write them. */
+  readonly #seen = new Map<number, number>();
+  #seenBatch: PromiseWithResolvers<void> & { timer: ReturnType<typeof setTimeout> } | null = null;
   readonly #setBanned: StatementSync;
   readonly #bannedNames: StatementSync;
   /**
@@ -228,9 +234,40 @@ export class SqliteStore implements Store {
     })));
   }
 
+  /**
+   * Written with the others of the same second, in one transaction (issue
+   * 12: each login and logout paid a commit of its own for it). Settles once
+   * written; `chat server users` may lag by that second.
+   */
   recordSeen(user: StoredUser, time: number): Promise<void> {
-    this.#recordSeen.run(time, user.id);
-    return Promise.resolve();
+    // Sessions that end as the server stops may come after close().
+    if (!this.#db.isOpen) return Promise.resolve();
+    this.#seen.set(user.id, time);
+    let batch = this.#seenBatch;
+    if (batch === null) {
+      // close() writes what is pending and clears the timer.
+      const timer = setTimeout(() => this.#writeSeen(), SEEN_WRITE_MS);
+      batch = this.#seenBatch = { ...Promise.withResolvers<void>(), timer };
+    }
+    return batch.promise;
+  }
+
+  #writeSeen(): void {
+    const batch = this.#seenBatch;
+    if (batch === null) return;
+    clearTimeout(batch.timer);
+    this.#seenBatch = null;
+    const seen = [...this.#seen];
+    this.#seen.clear();
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      for (const [id, time] of seen) this.#recordSeen.run(time, id);
+      this.#db.exec("COMMIT");
+      batch.resolve();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      batch.reject(error);
+    }
   }
 
   setBanned(name: string, time: number | null): Promise<boolean> {
@@ -291,7 +328,10 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#db.isOpen) {
+      this.#writeSeen();
+      this.#db.close();
+    }
     return Promise.resolve();
   }
 }
