@@ -50,16 +50,16 @@ const MESSAGE_COLUMNS =
        JOIN users s ON s.id = m.sender_id
        LEFT JOIN users r ON r.id = m.recipient_id`;
 
+/** A sender's message by its cid: one probe of the cid index (migration 7), whatever others stored under it. */
+export const FIND_BY_CLIENT_ID_SQL =
+  `${MESSAGE_COLUMNS} WHERE m.client_id = ? AND m.sender_id = ? ORDER BY m.id LIMIT 1`;
+
 /**
  * A user by name: one probe of the name's unique index (its collation is
  * NOCASE, so the comparison must be too: `COLLATE BINARY` here made SQLite
  * scan the table, 8 ms a miss at 20,000 users). The exact case is checked
  * on the row. db/sqlite/store_test.ts reads the query plan.
  */
-/** A sender's message by its cid: one probe of the cid index (migration 7), whatever others stored under it. */
-export const FIND_BY_CLIENT_ID_SQL =
-  `${MESSAGE_COLUMNS} WHERE m.client_id = ? AND m.sender_id = ? ORDER BY m.id LIMIT 1`;
-
 export const FIND_USER_SQL =
   `SELECT id, name, public_key, certificate, encryption_key, key_binding FROM users
    WHERE name = ?`;
