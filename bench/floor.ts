@@ -4,8 +4,9 @@
  * as a ratio to what the runtime allows (SPEC section 6). Chat's TLS settings
  * (server/listener.ts: TLS 1.3, client certificates requested and verified
  * against the same CA), chat's framing, decoders and encoders (protocol/),
- * the same write coalescing (one write per connection per turn), and
- * nothing else: no database, no limits, no log, no identity beyond "the TLS
+ * the same write coalescing (one write per connection per turn), presence
+ * notices to everyone online at each login and logout (they are part of the
+ * wire format: every chat login pays for them), and nothing else: no database, no limits, no log, no identity beyond "the TLS
  * layer verified a certificate". Messages get ids from a counter; history is
  * always empty; `keys` is not served.
  *
@@ -45,7 +46,9 @@ class FloorConnection {
     });
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
-      if (online.get(this.name) === this) online.delete(this.name);
+      if (online.get(this.name) !== this) return;
+      online.delete(this.name);
+      announce(this.name, "left");
     });
     socket.on("end", () => {
       this.#flush();
@@ -97,7 +100,8 @@ class FloorConnection {
         online.set(frame.name, this);
         const status = frame.type === "register" ? "registered" : "authenticated";
         this.#send({ type: "ok", re: frame.id, status });
-        return this.#send({ type: "history_end", re: frame.id });
+        this.#send({ type: "history_end", re: frame.id });
+        return announce(frame.name, "joined");
       }
       case "ping":
         return this.#send({ type: "pong", re: frame.id });
@@ -142,6 +146,12 @@ class FloorConnection {
 
 const online = new Map<string, FloorConnection>();
 let nextId = 1;
+
+/** Presence, as chat sends it (SPEC section 2): one line to every other member. */
+function announce(name: string, event: "joined" | "left"): void {
+  const line = encodeFrame({ type: "presence", name, event });
+  for (const member of online.values()) if (member.name !== name) member.sendLine(line);
+}
 
 const paths = dataPaths(Deno.args[0] ?? ".");
 const server = tls.createServer({

@@ -350,13 +350,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * (HeapProfiler.collectGarbage), so that nothing is added to the servers
  * for the bench. InspIRCd has no collector: for it this only waits.
  */
-async function collectGarbage(): Promise<void> {
-  if (request.inspectPort === undefined) return await sleep(1000);
+async function collectGarbage(): Promise<number | null> {
+  if (request.inspectPort === undefined) {
+    await sleep(1000);
+    return null;
+  }
   const inspector = await Inspector.open(request.inspectPort);
   await inspector.call("HeapProfiler.collectGarbage");
   await inspector.call("HeapProfiler.collectGarbage");
+  const usage = await inspector.call("Runtime.getHeapUsage") as { usedSize: number };
   inspector.close();
   await sleep(1000); // for freed pages to leave the resident set
+  return usage.usedSize / 1024;
 }
 
 /** A session with a Deno server's V8 inspector (Chrome DevTools Protocol over a WebSocket). */
@@ -396,15 +401,24 @@ class Inspector {
 }
 
 async function idle(count: number) {
-  await collectGarbage();
+  const heapBefore = await collectGarbage();
   const before = treeRssKiB(request.serverPids);
   const connections = await connectAll(Array.from({ length: count }, (_, i) => `i${i}`), false);
   await sleep(2000);
   const after = treeRssKiB(request.serverPids);
-  await collectGarbage();
+  const heapAfter = await collectGarbage();
   const collected = treeRssKiB(request.serverPids);
   row("idle", "server memory per connection", (after - before) / count, "KiB");
   row("idle", "server memory per connection after a full GC", (collected - before) / count, "KiB");
+  if (heapBefore !== null && heapAfter !== null) {
+    // The part of it in V8's heap (JS objects); the rest is native memory.
+    row(
+      "idle",
+      "JS heap memory per connection after a full GC",
+      (heapAfter - heapBefore) / count,
+      "KiB",
+    );
+  }
   for (const c of connections) c.close();
 }
 
