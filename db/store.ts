@@ -11,11 +11,23 @@
  * missed one and reads it back with `messagesAfter` (server/delivery.ts).
  */
 
+/**
+ * A user as the server keeps them while they are online (and engines cache
+ * them): what a login checks and a message needs, nothing more.
+ */
 export interface StoredUser {
   id: number;
   name: string;
   /** DER SubjectPublicKeyInfo pinned at registration. */
   publicKey: Uint8Array;
+}
+
+/**
+ * What a user published at registration for others: peers ask for it
+ * (`keys`), the operator prints the certificate. Read when asked, never
+ * kept with the user (a fifth of an idle connection's memory, issue 12).
+ */
+export interface UserKeys {
   /** DER certificate presented at registration. */
   certificate: Uint8Array;
   /** DER SubjectPublicKeyInfo of the X25519 key, and its binding signature (opaque here). */
@@ -24,7 +36,7 @@ export interface StoredUser {
 }
 
 /** What a registration stores besides the name. */
-export type NewUser = Omit<StoredUser, "id" | "name">;
+export type NewUser = Omit<StoredUser, "id" | "name"> & UserKeys;
 
 /** A message to store: who sent it to whom (null: everyone), what, when. */
 export interface NewMessage {
@@ -96,6 +108,9 @@ export interface Store {
 
   /** The user registered under exactly this name, or null. */
   findUser(name: string): Promise<StoredUser | null>;
+
+  /** The keys of the user registered under exactly this name, or null. */
+  findKeys(name: string): Promise<UserKeys | null>;
 
   /**
    * Stores messages in one transaction (group commit: one commit for many

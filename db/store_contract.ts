@@ -76,8 +76,16 @@ export function storeContract(engine: string, options: ContractOptions): void {
     const found = await store.findUser("sam");
     assert.deepEqual(found, sam);
     assert.deepEqual(found?.publicKey, key(1));
-    assert.deepEqual(found?.certificate, key(2));
     assert.ok(found?.publicKey instanceof Uint8Array);
+  });
+
+  test("findKeys() gives what a user published, by exact name", async (store) => {
+    await store.createUser("sam", contractUser(1, 2), 0);
+    assert.equal(await store.findKeys("Sam"), null);
+    assert.equal(await store.findKeys("nobody"), null);
+    const keys = await store.findKeys("sam");
+    assert.deepEqual(keys, { certificate: key(2), encryptionKey: key(9), keyBinding: key(8) });
+    assert.ok(keys?.certificate instanceof Uint8Array);
   });
 
   test("createUser() refuses a name that looks like a taken one (case, i/l/1, o/0)", async (store) => {

@@ -191,11 +191,11 @@ async function setBanned(store: Store, name: string, banned: boolean): Promise<n
 
 async function printCertificate(store: Store, name: string): Promise<number> {
   if (!isValidName(name)) throw new UsageError(`invalid user name "${name}"`);
-  const user = await store.findUser(name);
-  if (user === null) {
+  const keys = await store.findKeys(name);
+  if (keys === null) {
     throw new CliError(`no user "${name}"`, 'names match exactly; "chat server users" lists them');
   }
-  const der = user.certificate as Uint8Array<ArrayBuffer>;
+  const der = keys.certificate as Uint8Array<ArrayBuffer>;
   console.log(new x509.X509Certificate(der).toString("pem"));
   return 0;
 }

@@ -160,7 +160,7 @@ export function listen(server: tls.Server, host: string, port: number, reusePort
  */
 export class SocketConnection implements Connection {
   readonly address: string;
-  readonly verifiedCertificate: Uint8Array | null;
+  #certificate: Uint8Array | null;
   readonly certificateProblem: string | null;
   readonly #socket: tls.TLSSocket;
   readonly #record: Admitted;
@@ -211,10 +211,14 @@ export class SocketConnection implements Connection {
     // as legacy objects (~80 us a connection, a tenth of a login's CPU).
     const presented = socket.getPeerX509Certificate();
     const der = presented === undefined ? null : new Uint8Array(presented.raw);
-    this.verifiedCertificate = socket.authorized === true ? der : null;
+    this.#certificate = socket.authorized === true ? der : null;
     this.certificateProblem = der !== null && socket.authorized !== true
       ? `certificate not verified by TLS (${socket.authorizationError ?? "unknown reason"})`
       : null;
+  }
+
+  get verifiedCertificate(): Uint8Array | null {
+    return this.#certificate;
   }
 
   get ip(): string {
@@ -281,6 +285,7 @@ export class SocketConnection implements Connection {
   loggedIn(user: string): void {
     if (this.#record.loggedIn) return;
     this.#user = user;
+    this.#certificate = null; // checked and pinned: not kept for as long as the session lasts
     this.#record.loggedIn = true;
     this.#admission.loggedIn();
     this.#expireIn(this.#limits.idleTimeoutMs, "idle too long");

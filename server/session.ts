@@ -61,7 +61,10 @@ export const MAX_UNPOSTED = 256;
 export interface Connection {
   /** "HOST:PORT" of the peer, for the log. */
   readonly address: string;
-  /** DER client certificate, only when the TLS layer verified it against our CA. */
+  /**
+   * DER client certificate, only when the TLS layer verified it against our
+   * CA; null again once the session has logged in (it needs it no longer).
+   */
   readonly verifiedCertificate: Uint8Array | null;
   /** Why the TLS layer did not verify a certificate the peer presented, if it did. */
   readonly certificateProblem: string | null;
@@ -330,15 +333,15 @@ export class Session implements Member {
         return;
       case "keys": {
         if (!member) return this.#error(frame.id, "not_available");
-        const user = await this.context.store.findUser(frame.name);
-        if (user === null) return this.#error(frame.id, "user_not_found");
+        const keys = await this.context.store.findKeys(frame.name);
+        if (keys === null) return this.#error(frame.id, "user_not_found");
         return this.#send({
           type: "keys",
           re: frame.id,
-          name: user.name,
-          certificate: toBase64Url(user.certificate),
-          encryption_key: toBase64Url(user.encryptionKey),
-          binding: toBase64Url(user.keyBinding),
+          name: frame.name,
+          certificate: toBase64Url(keys.certificate),
+          encryption_key: toBase64Url(keys.encryptionKey),
+          binding: toBase64Url(keys.keyBinding),
         });
       }
       case "public":

@@ -18,6 +18,7 @@ import type {
   Store,
   StoredMessage,
   StoredUser,
+  UserKeys,
   UserSummary,
 } from "../store.ts";
 import { bytes, connectPostgres, type Row, type Sql } from "./driver.ts";
@@ -83,15 +84,14 @@ export class PostgresStore implements Store {
       { prepare: true },
     );
     if (rows.length === 0) return null;
-    return { id: Number(rows[0].id), name, ...user };
+    return { id: Number(rows[0].id), name, publicKey: user.publicKey };
   }
 
   async findUser(name: string): Promise<StoredUser | null> {
     const cached = this.#users.get(name);
     if (cached !== undefined) return cached;
     const rows = await this.sql.unsafe(
-      `SELECT id, name, public_key, certificate, encryption_key, key_binding FROM users
-       WHERE name = $1`,
+      "SELECT id, name, public_key FROM users WHERE name = $1",
       [name],
       { prepare: true },
     );
@@ -101,14 +101,26 @@ export class PostgresStore implements Store {
       id: Number(row.id),
       name: row.name as string,
       publicKey: bytes(row.public_key),
-      certificate: bytes(row.certificate),
-      encryptionKey: bytes(row.encryption_key),
-      keyBinding: bytes(row.key_binding),
     };
     // A user row never changes once written: the cache cannot go stale.
     if (this.#users.size >= MAX_CACHED_USERS) this.#users.clear();
     this.#users.set(name, user);
     return user;
+  }
+
+  async findKeys(name: string): Promise<UserKeys | null> {
+    const rows = await this.sql.unsafe(
+      "SELECT certificate, encryption_key, key_binding FROM users WHERE name = $1",
+      [name],
+      { prepare: true },
+    );
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    return {
+      certificate: bytes(row.certificate),
+      encryptionKey: bytes(row.encryption_key),
+      keyBinding: bytes(row.key_binding),
+    };
   }
 
   async appendMessages(messages: readonly NewMessage[]): Promise<StoredMessage[]> {

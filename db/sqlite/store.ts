@@ -15,6 +15,7 @@ import type {
   Store,
   StoredMessage,
   StoredUser,
+  UserKeys,
   UserSummary,
 } from "../store.ts";
 import { openDatabase } from "./database.ts";
@@ -24,6 +25,10 @@ interface UserRow {
   id: number;
   name: string;
   public_key: Uint8Array;
+}
+
+interface KeysRow {
+  name: string;
   certificate: Uint8Array;
   encryption_key: Uint8Array | null;
   key_binding: Uint8Array | null;
@@ -60,14 +65,17 @@ export const FIND_BY_CLIENT_ID_SQL =
  * scan the table, 8 ms a miss at 20,000 users). The exact case is checked
  * on the row. db/sqlite/store_test.ts reads the query plan.
  */
-export const FIND_USER_SQL =
-  `SELECT id, name, public_key, certificate, encryption_key, key_binding FROM users
-   WHERE name = ?`;
+export const FIND_USER_SQL = `SELECT id, name, public_key FROM users WHERE name = ?`;
+
+/** A user's published keys by name, the same way (one probe of the name index). */
+export const FIND_KEYS_SQL =
+  `SELECT name, certificate, encryption_key, key_binding FROM users WHERE name = ?`;
 
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #insertUser: StatementSync;
   readonly #findUser: StatementSync;
+  readonly #findKeys: StatementSync;
   readonly #insertMessage: StatementSync;
   readonly #historyPage: StatementSync;
   readonly #messagesAfter: StatementSync;
@@ -96,6 +104,7 @@ export class SqliteStore implements Store {
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.#findUser = db.prepare(FIND_USER_SQL);
+    this.#findKeys = db.prepare(FIND_KEYS_SQL);
     this.#insertMessage = db.prepare(
       `INSERT INTO messages (time, sender_id, recipient_id, body, signature, client_id)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -143,7 +152,7 @@ export class SqliteStore implements Store {
       time,
     );
     if (result.changes === 0) return Promise.resolve(null);
-    return Promise.resolve({ id: Number(result.lastInsertRowid), name, ...user });
+    return Promise.resolve({ id: Number(result.lastInsertRowid), name, publicKey: user.publicKey });
   }
 
   findUser(name: string): Promise<StoredUser | null> {
@@ -157,18 +166,21 @@ export class SqliteStore implements Store {
     const row = this.#findUser.get(name) as UserRow | undefined;
     // The index matches in any case; a user is found by exactly their name.
     if (row === undefined || row.name !== name) return null;
-    const user: StoredUser = {
-      id: row.id,
-      name: row.name,
-      publicKey: row.public_key,
+    const user: StoredUser = { id: row.id, name: row.name, publicKey: row.public_key };
+    if (this.#users.size >= MAX_CACHED_USERS) this.#users.clear();
+    this.#users.set(name, user);
+    return user;
+  }
+
+  findKeys(name: string): Promise<UserKeys | null> {
+    const row = this.#findKeys.get(name) as KeysRow | undefined;
+    if (row === undefined || row.name !== name) return Promise.resolve(null);
+    return Promise.resolve({
       certificate: row.certificate,
       // Absent only for users registered before migration 2.
       encryptionKey: row.encryption_key ?? new Uint8Array(),
       keyBinding: row.key_binding ?? new Uint8Array(),
-    };
-    if (this.#users.size >= MAX_CACHED_USERS) this.#users.clear();
-    this.#users.set(name, user);
-    return user;
+    });
   }
 
   /**

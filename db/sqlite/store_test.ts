@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { contractUser, storeContract } from "../store_contract.ts";
 import { DatabaseError, openDatabase, schemaVersion } from "./database.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { FIND_BY_CLIENT_ID_SQL, FIND_USER_SQL, SqliteStore } from "./store.ts";
+import { FIND_BY_CLIENT_ID_SQL, FIND_KEYS_SQL, FIND_USER_SQL, SqliteStore } from "./store.ts";
 import { nameSkeleton } from "../../protocol/names.ts";
 
 async function tempPath(): Promise<string> {
@@ -41,16 +41,18 @@ Deno.test("an SQL-looking name leaves the users table as it was", async () => {
   db.close();
 });
 
-Deno.test("a user is found by one probe of the name index, never a scan", async () => {
+Deno.test("a user and their keys are found by one probe of the name index, never a scan", async () => {
   const path = await tempPath();
   await SqliteStore.open(path).close();
   const db = new DatabaseSync(path);
   try {
-    const plan = db.prepare(`EXPLAIN QUERY PLAN ${FIND_USER_SQL}`).all("nobody") as Array<
-      { detail: string }
-    >;
-    const details = plan.map((step) => step.detail).join("; ");
-    assert.match(details, /^SEARCH users USING INDEX \S+ \(name=\?\)$/, details);
+    for (const query of [FIND_USER_SQL, FIND_KEYS_SQL]) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${query}`).all("nobody") as Array<
+        { detail: string }
+      >;
+      const details = plan.map((step) => step.detail).join("; ");
+      assert.match(details, /^SEARCH users USING INDEX \S+ \(name=\?\)$/, details);
+    }
   } finally {
     db.close();
   }
