@@ -111,8 +111,8 @@ export const MUTANTS: Mutant[] = [
     name: "chain check: the TLS layer's verdict",
     edits: [{
       file: "server/listener.ts",
-      from: "this.verifiedCertificate = socket.authorized === true ? der : null;",
-      to: "this.verifiedCertificate = der;",
+      from: "this.#certificate = socket.authorized === true ? der : null;",
+      to: "this.#certificate = der;",
     }],
     specs: [{ file: "tests/refusals_test.ts", filter: "forged identity" }],
   },
