@@ -66,10 +66,9 @@ export function createListener(
   admission: Admission,
   events: ListenerEvents,
 ): tls.Server {
-  // Raw sockets by "ip:port", to find the admission record of a TLS socket.
-  const admitted = new Map<string, Admitted>();
-  // A TLS socket whose handshake failed no longer knows its peer's address
-  // (Deno 2.9.6: remoteAddress is undefined); the raw socket under it does.
+  // The admission record of each raw socket, found from the TLS socket over
+  // it (asking a socket its address is a system call; and a TLS socket whose
+  // handshake failed no longer knows it: Deno 2.9.6 says undefined).
   const peers = new WeakMap<net.Socket, Admitted>();
   const server = tls.createServer({
     key: material.key,
@@ -85,7 +84,8 @@ export function createListener(
     // leaves would hold its per-address slot for that long (issue 8).
     allowHalfOpen: false,
   }, (socket) => {
-    const record = admitted.get(formatAddress(socket.remoteAddress, socket.remotePort));
+    const raw = rawSocket(socket);
+    const record = raw && peers.get(raw);
     if (record === undefined) {
       socket.destroy();
       return;
@@ -104,16 +104,15 @@ export function createListener(
       return;
     }
     const record: Admitted = { ip, address, loggedIn: false };
-    admitted.set(address, record);
     peers.set(raw, record);
     // A socket closes once: on(), which keeps no wrapper per connection as once() does.
     raw.on("close", () => {
-      admitted.delete(address);
+      peers.delete(raw); // a handshake that completes after this is refused
       admission.release(ip, record.loggedIn);
     });
   });
   server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
-    const raw = (socket as unknown as { _parent?: net.Socket })._parent;
+    const raw = rawSocket(socket);
     const peer = (raw && peers.get(raw)) ?? {
       ip: socket.remoteAddress ?? "?",
       address: formatAddress(socket.remoteAddress, socket.remotePort),
@@ -476,6 +475,11 @@ function unwatch(connection: SocketConnection): void {
     clearInterval(tick);
     tick = undefined;
   }
+}
+
+/** The TCP socket a server-side TLS socket wraps (node:tls keeps it as `_parent`). */
+function rawSocket(socket: tls.TLSSocket): net.Socket | undefined {
+  return (socket as unknown as { _parent?: net.Socket })._parent;
 }
 
 export function formatAddress(host: string | undefined, port: number | undefined): string {
