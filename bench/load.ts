@@ -314,9 +314,10 @@ async function pairs(pairCount: number, messages: number) {
 async function logins(total: number, concurrency: number) {
   const names = Array.from({ length: total }, (_, i) => `l${i}`);
   if (protocolOf(target.system) === "chat") {
-    // Registered beforehand (not measured), then logged out.
+    // Registered beforehand (not measured), then logged out: the server has
+    // `left` notices to send for all of them, which must not count as logins.
     for (const c of await connectAll(names, false)) c.close();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await serverSettled();
   }
   const latencies: number[] = [];
   let next = 0;
@@ -344,6 +345,23 @@ async function logins(total: number, concurrency: number) {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Server CPU below this share of a core over SETTLE_WINDOW_MS: it has finished what came before. */
+const SETTLED_SHARE = 0.02;
+const SETTLE_WINDOW_MS = 250;
+const SETTLE_LIMIT_MS = 15_000;
+
+/** Waits (boundedly) until the server has done the work of the previous phase. */
+async function serverSettled(): Promise<void> {
+  const deadline = performance.now() + SETTLE_LIMIT_MS;
+  let last = treeCpuMs(request.serverPids);
+  while (performance.now() < deadline) {
+    await sleep(SETTLE_WINDOW_MS);
+    const now = treeCpuMs(request.serverPids);
+    if (now - last < SETTLED_SHARE * SETTLE_WINDOW_MS) return;
+    last = now;
+  }
+}
 
 /**
  * A full garbage collection in a Deno server, through its V8 inspector

@@ -27,7 +27,7 @@
  *   fanout   200 receivers, one sender, 2,000 public messages of ~100 bytes
  *   paced    the same at 250 and 1,000 messages per second: latency
  *   pairs    100 pairs, 2,000 private messages each
- *   logins   500 mutual-TLS logins, 50 at a time
+ *   logins   2,000 mutual-TLS logins, 50 at a time
  *   idle     2,000 logged-in idle connections: server memory per connection
  *   history  login with 10,000 and 100,000 messages of history (chat only)
  *   probes   echo latency while 4 accounts ask for unknown names, 20,000 users
@@ -94,7 +94,7 @@ const SIZES = quick
     paced: [[250, 2000], [1000, 4000]],
     pairs: 100,
     pairMessages: 2000,
-    logins: 500,
+    logins: 2000,
     concurrency: 50,
     idle: 2000,
     history: [10_000, 100_000],
