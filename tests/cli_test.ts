@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runChat } from "./harness.ts";
+import { runChat } from "../testing/chat.ts";
 
 Deno.test("--version and --help work after every command and subcommand", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-test-" });

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, makeDataDir, runChat, ServerProcess } from "./harness.ts";
+import { chatSession, makeDataDir, runChat, ServerProcess } from "../testing/chat.ts";
 
 /** A user's machine: an empty directory with a copy of the CA certificate only. */
 async function userMachine(ttp: string): Promise<string> {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { x509 } from "../pki/x509.ts";
-import { chatSession, makeDataDir, runChat, ServerProcess } from "./harness.ts";
+import { chatSession, makeDataDir, runChat, ServerProcess } from "../testing/chat.ts";
 
 function hostNames(pem: string): string[] {
   const certificate = new x509.X509Certificate(pem);

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chatSession, makeDataDir, ServerProcess } from "./harness.ts";
+import { chatSession, makeDataDir, ServerProcess } from "../testing/chat.ts";
 
 Deno.test("a failed handshake names the peer; a logged-in connection's lines name the user", async () => {
   const dir = await makeDataDir();

@@ -19,7 +19,7 @@ import {
   type Output,
   ServerProcess,
   WAIT_MS,
-} from "./harness.ts";
+} from "../testing/chat.ts";
 
 /** Runs `deno task server:COMMAND ARGS` in `dir` with the task's own flags. */
 async function operator(dir: string, command: string, ...args: string[]): Promise<Output> {

@@ -6,7 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess, withoutTimes } from "./harness.ts";
+import {
+  chatSession,
+  ClientProcess,
+  makeDataDir,
+  ServerProcess,
+  withoutTimes,
+} from "../testing/chat.ts";
 
 /** Registration starts the TTP as a process: on a loaded machine that takes a while. */
 const SLOW_MS = 90_000;

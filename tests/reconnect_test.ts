@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "./harness.ts";
-import { RawClient } from "./raw_client.ts";
+import { chatSession, ClientProcess, makeDataDir, ServerProcess } from "../testing/chat.ts";
+import { RawClient } from "../testing/raw_client.ts";
 
 const LOST = "error: connection to the server lost; reconnecting";
 

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ClientProcess, makeDataDir, ServerProcess } from "./harness.ts";
+import { ClientProcess, makeDataDir, ServerProcess } from "../testing/chat.ts";
 import { hasTmux, SCREEN_WAIT_MS, TmuxPane } from "./tmux.ts";
 
 const ignore = !hasTmux();

@@ -5,7 +5,7 @@
  * Waits poll the screen until a deadline; nothing sleeps and hopes.
  */
 
-import { CONFIG, MAIN, taskFlags } from "./harness.ts";
+import { CONFIG, MAIN, taskFlags } from "../testing/chat.ts";
 
 /** How long a test waits for the screen to show something. */
 export const SCREEN_WAIT_MS = 90_000;
