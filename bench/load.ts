@@ -142,8 +142,13 @@ function until(done: () => boolean, hook: (check: () => void) => void): Promise<
   });
 }
 
-/** Measures `phase`: wall time, server CPU and our own CPU over it. */
+/**
+ * Measures `phase`: wall time, server CPU and our own CPU over it, once the
+ * server has finished the work of the set-up (the `joined` notices of every
+ * connection made for it, the `left` ones of every connection closed).
+ */
 async function measured(phase: () => Promise<void>) {
+  await serverSettled();
   const profiler = request.profile !== undefined && request.inspectPort !== undefined
     ? await Inspector.open(request.inspectPort)
     : undefined;
@@ -314,10 +319,8 @@ async function pairs(pairCount: number, messages: number) {
 async function logins(total: number, concurrency: number) {
   const names = Array.from({ length: total }, (_, i) => `l${i}`);
   if (protocolOf(target.system) === "chat") {
-    // Registered beforehand (not measured), then logged out: the server has
-    // `left` notices to send for all of them, which must not count as logins.
+    // Registered beforehand (not measured), then logged out.
     for (const c of await connectAll(names, false)) c.close();
-    await serverSettled();
   }
   const latencies: number[] = [];
   let next = 0;
