@@ -6,9 +6,10 @@
  * against the same CA), chat's framing, decoders and encoders (protocol/),
  * the same write coalescing (one write per connection per turn), presence
  * notices to everyone online at each login and logout (they are part of the
- * wire format: every chat login pays for them), and nothing else: no database, no limits, no log, no identity beyond "the TLS
- * layer verified a certificate". Messages get ids from a counter; history is
- * always empty; `keys` is not served.
+ * wire format: every chat login pays for them), and nothing else: no
+ * database, no limits, no log, no identity beyond "the TLS layer verified a
+ * certificate". Messages get ids from a counter; history is always empty;
+ * `keys` is not served.
  *
  *   deno run --allow-read --allow-net bench/floor.ts DIR   (prints "listening on HOST:PORT")
  */

@@ -49,6 +49,8 @@ interface Admitted {
   /** "ip:port", for the log. */
   address: string;
   loggedIn: boolean;
+  /** The raw socket closed (its slot released): a handshake completing after it is refused. */
+  closed: boolean;
 }
 
 export interface ListenerEvents {
@@ -86,7 +88,7 @@ export function createListener(
   }, (socket) => {
     const raw = rawSocket(socket);
     const record = raw && peers.get(raw);
-    if (record === undefined) {
+    if (record === undefined || record.closed) {
       socket.destroy();
       return;
     }
@@ -103,11 +105,11 @@ export function createListener(
       raw.destroy();
       return;
     }
-    const record: Admitted = { ip, address, loggedIn: false };
+    const record: Admitted = { ip, address, loggedIn: false, closed: false };
     peers.set(raw, record);
     // A socket closes once: on(), which keeps no wrapper per connection as once() does.
     raw.on("close", () => {
-      peers.delete(raw); // a handshake that completes after this is refused
+      record.closed = true;
       admission.release(ip, record.loggedIn);
     });
   });
